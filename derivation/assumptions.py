@@ -1,0 +1,132 @@
+"""The computable part of the assumptions: is the activation odd with f'(0) = 1 (assumption A1)?
+
+For an activation f(x) the check computes
+  * oddness: f(-x) + f(x), simplified; f is odd iff it is 0;
+  * f(0), and f'(0) as the two one-sided limits of (f(h) - f(0))/h for h -> 0+ and h -> 0-
+    (ReLU has 0 on the left and 1 on the right: no derivative at 0);
+  * the series of f at 0, whose first term must be x: f(x) = f(0) + f'(0) x + O(x^2) = x + O(x^2).
+A1 holds iff f is odd, f(0) = 0 and f'(0) = 1. Independence (A2) and centring (A3) are modelling
+hypotheses: they cannot be computed, so rules receive them as declared facts (see model.Assumption).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from . import vocabulary as v
+from .parser import Namespace, ParseError, parse
+from .timelimit import TimeLimitExceeded, time_limit
+
+X = sp.Symbol("x", real=True)
+
+ACTIVATIONS = {
+    "tanh": "tanh(x)",
+    "sigmoid": "1/(1 + exp(-x))",
+    "relu": "Max(0, x)",
+    "identity": "x",
+    "softsign": "x/(1 + abs(x))",
+}
+CHECK_SECONDS = 10
+_VOCABULARY = (v.f, v.df, v.Var, v.E, v.Uniform, v.Normal)
+
+
+class ActivationError(ValueError):
+    """An --activation that is neither a known name nor an expression in x."""
+
+
+@dataclass(frozen=True)
+class ActivationCheck:
+    """What was computed about an activation f, and whether A1 holds."""
+
+    name: str
+    expr: sp.Expr
+    odd_residual: sp.Expr | None      # f(-x) + f(x), simplified (None: undecided)
+    f0: sp.Expr | None
+    fprime0: sp.Expr | None           # None when f has no derivative at 0
+    one_sided: tuple[sp.Expr, sp.Expr] | None   # (left, right) derivatives at 0
+    series: sp.Expr | None
+    note: str = ""
+
+    @property
+    def odd(self) -> bool:
+        return self.odd_residual is not None and self.odd_residual == 0
+
+    @property
+    def holds(self) -> bool:
+        return self.odd and self.f0 == 0 and self.fprime0 == 1
+
+    def findings(self) -> list[str]:
+        """The evidence, one clause each, with what fails marked."""
+        out = []
+        if self.odd_residual is None:
+            out.append("f(-x) + f(x): undecided")
+        else:
+            out.append(f"f(-x) + f(x) = {sp.sstr(self.odd_residual)}" + ("" if self.odd else " (not odd)"))
+        if self.f0 is not None and self.f0 != 0:
+            out.append(f"f(0) = {sp.sstr(self.f0)}")
+        if self.fprime0 is not None:
+            out.append(f"f'(0) = {sp.sstr(self.fprime0)}")
+        elif self.one_sided is not None:
+            left, right = (sp.sstr(d) for d in self.one_sided)
+            out.append(f"f'(0) does not exist (left {left}, right {right})")
+        else:
+            out.append("f'(0): undecided")
+        if self.series is not None:
+            out.append(f"f(x) = {sp.sstr(self.series)}")
+        if self.note:
+            out.append(self.note)
+        return out
+
+    def evidence(self) -> str:
+        return ", ".join(self.findings())
+
+
+def activation_expr(spec: str) -> tuple[str, sp.Expr]:
+    """(display name, f(x)) for a known activation name or an expression in x."""
+    text = ACTIVATIONS.get(spec, spec)
+    try:
+        expr = parse(text, Namespace({"x": X}, {}))
+    except ParseError as exc:
+        known = ", ".join(ACTIVATIONS)
+        raise ActivationError(f"--activation {spec!r}: {exc} (use one of {known}, or an expression in x)") from None
+    if isinstance(expr, sp.Equality) or expr.free_symbols - {X}:
+        raise ActivationError(f"--activation {spec!r}: must be an expression in x alone")
+    if expr.has(sp.Sum, *_VOCABULARY):
+        raise ActivationError(f"--activation {spec!r}: must be built from x and elementary functions")
+    return spec, expr
+
+
+def check_activation(spec: str) -> ActivationCheck:
+    """Compute the A1 evidence for ``spec`` (a name from ACTIVATIONS or an expression in x)."""
+    name, fx = activation_expr(spec)
+    try:
+        with time_limit(CHECK_SECONDS):
+            return _check(name, fx)
+    except TimeLimitExceeded:
+        return ActivationCheck(name, fx, None, None, None, None, None,
+                               note=f"not decided within {CHECK_SECONDS} s")
+
+
+def _check(name: str, fx: sp.Expr) -> ActivationCheck:
+    residual = sp.simplify(fx.subs(X, -X) + fx)
+    if residual.has(sp.Max, sp.Min):   # Max(0, -x) + Max(0, x) reads better as Abs(x)
+        residual = min(residual, sp.simplify(residual.rewrite(sp.Abs)), key=sp.count_ops)
+    f0 = sp.simplify(fx.subs(X, 0))
+    if not f0.is_finite:
+        return ActivationCheck(name, fx, residual, f0, None, None, None, note="f(0) is not finite")
+    h = sp.Symbol("h", positive=True)
+    quotient = lambda step: (fx.subs(X, step) - f0) / step  # noqa: E731
+    right = sp.limit(quotient(h), h, 0, "+")
+    left = sp.limit(quotient(-h), h, 0, "+")
+    fprime0 = right if (right == left and right.is_finite) else None
+    series, note = None, ""
+    if fprime0 is not None:
+        try:
+            series = sp.series(fx, X, 0, 4)
+        except (NotImplementedError, ValueError, TypeError, ZeroDivisionError):
+            note = "series at 0: not computed"
+        if series is not None and fx.has(sp.Abs, sp.Max, sp.Min, sp.sign, sp.Heaviside, sp.Piecewise):
+            note = "series taken for x -> 0+"
+    return ActivationCheck(name, fx, residual, f0, fprime0, (left, right), series, note)

@@ -1,0 +1,105 @@
+"""Is the claimed expression mathematically equal to the derived one?
+
+Not string comparison: both sides are brought to a canonical form (summation variables renamed by
+position, sums split over their terms with constant factors pulled out, products expanded) and their
+difference must expand to 0. If it does not, a bounded simplification of the difference is tried, with
+moments and sums treated as opaque symbols. Only a difference proven 0 counts as equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from . import vocabulary as v
+
+SIMPLIFY_LIMIT = 400   # count_ops above which simplify() is not attempted
+
+
+@dataclass(frozen=True)
+class Comparison:
+    equal: bool
+    difference: sp.Expr | None = None   # claimed - derived, simplified (None when equal or not comparable)
+    ratio: sp.Expr | None = None        # claimed / derived when that is a plain number
+    reason: str = ""                    # why the two cannot be compared at all
+
+
+def compare(derived: sp.Expr, claimed: sp.Expr) -> Comparison:
+    """Compare two expressions, or two equations side by side (lhs with lhs, rhs with rhs)."""
+    d_eq, c_eq = isinstance(derived, sp.Equality), isinstance(claimed, sp.Equality)
+    if d_eq != c_eq:
+        what = "an equation" if d_eq else "an expression"
+        return Comparison(False, reason=f"the rule derives {what}, the claim is not")
+    if d_eq:
+        if not _equal(derived.lhs, claimed.lhs):
+            if _equal(derived.lhs, claimed.rhs) and _equal(derived.rhs, claimed.lhs):
+                return Comparison(True)
+            return Comparison(False, reason=f"left sides differ: {sp.sstr(derived.lhs)} vs {sp.sstr(claimed.lhs)}")
+        derived, claimed = derived.rhs, claimed.rhs
+    if _equal(derived, claimed):
+        return Comparison(True)
+    difference = _simplified(canonical(claimed) - canonical(derived))
+    ratio = None
+    if derived != 0:
+        quotient = _simplified(canonical(claimed) / canonical(derived))
+        ratio = quotient if quotient.is_number else None
+    return Comparison(False, difference, ratio)
+
+
+def equal(a: sp.Expr, b: sp.Expr) -> bool:
+    return compare(a, b).equal
+
+
+def _equal(a: sp.Expr, b: sp.Expr) -> bool:
+    if a == b:
+        return True
+    difference = sp.expand(canonical(a) - canonical(b))
+    if difference == 0:
+        return True
+    return _simplified(difference) == 0
+
+
+def _simplified(expr: sp.Expr) -> sp.Expr:
+    """simplify(), with moments and sums as opaque symbols, only for expressions of bounded size."""
+    opaque, back = {}, {}
+    for atom in sorted(expr.atoms(v.Var, v.E, sp.Sum), key=sp.default_sort_key):
+        symbol = sp.Dummy(positive=True) if isinstance(atom, v.Var) else sp.Dummy(real=True)
+        opaque[atom], back[symbol] = symbol, atom
+    plain = expr.xreplace(opaque)
+    if sp.count_ops(plain) > SIMPLIFY_LIMIT:
+        return sp.expand(expr)
+    return sp.simplify(plain).xreplace(back)
+
+
+def canonical(expr: sp.Expr) -> sp.Expr:
+    """A normal form in which equal sums and moments look the same (see module docstring)."""
+    return _expand_sums(_rename_bound(expr))
+
+
+def _rename_bound(expr: sp.Expr, depth: int = 0) -> sp.Expr:
+    """Summation variables become _s0, _s1, ... by nesting depth (sibling sums are separate scopes)."""
+    if isinstance(expr, sp.Sum):
+        (var, lo, hi), = expr.limits
+        name = sp.Symbol(f"_s{depth}", integer=True)
+        return sp.Sum(_rename_bound(expr.function.xreplace({var: name}), depth + 1), (name, lo, hi))
+    if not expr.args or isinstance(expr, sp.Indexed):
+        return expr
+    return expr.func(*[_rename_bound(a, depth) for a in expr.args])
+
+
+def _expand_sums(expr: sp.Expr) -> sp.Expr:
+    """sum_j (a_j + b_j) -> sum_j a_j + sum_j b_j; sum_j c x_j -> c sum_j x_j; then expand."""
+    if isinstance(expr, sp.Sum):
+        (var, lo, hi), = expr.limits
+        body = sp.expand(_expand_sums(expr.function))
+        out = sp.S.Zero
+        for term in sp.Add.make_args(body):
+            outside = [a for a in sp.Mul.make_args(term) if var not in a.free_symbols]
+            inside = [a for a in sp.Mul.make_args(term) if var in a.free_symbols]
+            out += sp.Mul(*outside) * (sp.Sum(sp.Mul(*inside), (var, lo, hi)) if inside else (hi - lo + 1))
+        return out
+    if not expr.args or isinstance(expr, sp.Indexed):
+        return expr
+    rebuilt = expr.func(*[_expand_sums(a) for a in expr.args])
+    return sp.expand(rebuilt) if isinstance(rebuilt, (sp.Add, sp.Mul, sp.Pow)) else rebuilt

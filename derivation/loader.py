@@ -1,0 +1,279 @@
+"""Read a derivation file (TOML, via the standard library's tomllib) into a :class:`model.Derivation`.
+
+Every problem is a :class:`LoadError` whose message names the file, the step (or section of the file)
+and, for expressions, the column: one line a user can act on.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import sympy as sp
+
+from .model import Assumption, Definition, Derivation, Step, SymbolDecl
+from .parser import Namespace, ParseError, parse
+
+SYMBOL_KINDS = ("index", "size", "random", "constant", "positive", "real")
+MAX_FILE_BYTES = 1_000_000
+
+_TOP_KEYS = {"name", "title", "source", "summary", "activation", "symbols", "assumptions", "definitions", "sections"}
+_SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of"}
+_ASSUMPTION_KEYS = {"title", "statement", "activation", "independent", "iid", "zero_mean"}
+_SECTION_KEYS = {"title", "steps"}
+_STEP_KEYS = {"id", "rule", "claim", "uses", "note", "start", "from", "result"}
+
+
+class LoadError(ValueError):
+    """A derivation file that cannot be used, with where the problem is."""
+
+    def __init__(self, path: str, where: str | None, message: str):
+        self.path, self.where, self.message = path, where, message
+        super().__init__(f"{path}: {where}: {message}" if where else f"{path}: {message}")
+
+
+def builtin_names() -> list[str]:
+    """Names of the derivations shipped inside the package."""
+    folder = resources.files("derivation") / "derivations"
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def resolve(name_or_path: str) -> tuple[str, str]:
+    """Map a built-in name or a file path to (text of the file, path to show in messages)."""
+    if name_or_path in builtin_names():
+        ref = resources.files("derivation") / "derivations" / f"{name_or_path}.toml"
+        return ref.read_text(encoding="utf-8"), f"{name_or_path}.toml"
+    path = Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(builtin_names())
+        raise LoadError(name_or_path, None, f"no such file, and not a built-in derivation ({known})")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise LoadError(name_or_path, None, f"file is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        return path.read_text(encoding="utf-8"), name_or_path
+    except UnicodeDecodeError:
+        raise LoadError(name_or_path, None, "not UTF-8 text") from None
+    except OSError as exc:
+        raise LoadError(name_or_path, None, f"cannot read: {exc.strerror}") from None
+
+
+def load(name_or_path: str, known_rules: Mapping[str, int]) -> Derivation:
+    """Load a built-in derivation by name, or a derivation file by path.
+
+    ``known_rules`` maps each rule name to the number of input expressions it takes.
+    """
+    text, shown = resolve(name_or_path)
+    return loads(text, shown, known_rules, name=Path(shown).stem)
+
+
+def loads(text: str, path: str, known_rules: Mapping[str, int], name: str = "derivation") -> Derivation:
+    """Parse the TOML text of a derivation; ``path`` is only used in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LoadError(path, None, f"not valid TOML: {exc}") from None
+    return _Reader(path, dict(known_rules)).derivation(data, name)
+
+
+class _Reader:
+    def __init__(self, path: str, known_rules: dict[str, int]):
+        self.path = path
+        self.known_rules = known_rules
+
+    def error(self, where: str | None, message: str) -> LoadError:
+        return LoadError(self.path, where, message)
+
+    def table(self, data: Any, where: str, allowed: set[str]) -> dict:
+        if not isinstance(data, dict):
+            raise self.error(where, "expected a table")
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise self.error(where, f"unknown field '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
+        return data
+
+    def string(self, data: dict, key: str, where: str, required: bool = True) -> str:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.error(where, f"missing field '{key}'")
+            return ""
+        if not isinstance(value, str):
+            raise self.error(where, f"field '{key}' must be a string")
+        return value
+
+    def names(self, data: dict, key: str, where: str) -> list[str]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise self.error(where, f"field '{key}' must be a list of strings")
+        return value
+
+    def expression(self, text: str, names: Namespace, where: str, what: str) -> sp.Expr:
+        try:
+            return parse(text, names)
+        except ParseError as exc:
+            raise self.error(where, f"{what}, {exc}") from None
+
+    def derivation(self, data: dict, name: str) -> Derivation:
+        self.table(data, None, _TOP_KEYS)
+        title = self.string(data, "title", None)
+        symbols = self.symbols(data.get("symbols"))
+        names = self.namespace(symbols)
+        symbols = self.symbol_details(data.get("symbols"), symbols, names)
+        assumptions = self.assumptions(data.get("assumptions", {}), symbols)
+        definitions = self.definitions(data.get("definitions", {}), names)
+        sections, steps = self.steps(data.get("sections"), names, assumptions)
+        return Derivation(
+            name=self.string(data, "name", None, required=False) or name,
+            title=title,
+            source=self.string(data, "source", None, required=False),
+            path=self.path,
+            activation=self.string(data, "activation", None, required=False) or "tanh",
+            summary=self.string(data, "summary", None, required=False),
+            symbols=symbols,
+            assumptions=assumptions,
+            definitions=definitions,
+            sections=sections,
+            steps=steps,
+            namespace=names,
+        )
+
+    def symbols(self, data: Any) -> dict[str, SymbolDecl]:
+        if data is None:
+            raise self.error(None, "missing table [symbols]")
+        self.table(data, "[symbols]", set(data) if isinstance(data, dict) else set())
+        out = {}
+        for name, spec in data.items():
+            where = f"symbol '{name}'"
+            if not name.isidentifier() or name.startswith("_"):
+                raise self.error(where, "a symbol name must be a plain identifier")
+            if name in ("Var", "E", "Sum", "f", "df", "x", "pi") or name in _reserved():
+                raise self.error(where, "this name is reserved by the expression language")
+            spec = self.table(spec, where, _SYMBOL_KEYS)
+            kind = self.string(spec, "kind", where)
+            if kind not in SYMBOL_KINDS:
+                raise self.error(where, f"unknown kind '{kind}' (one of: {', '.join(SYMBOL_KINDS)})")
+            out[name] = SymbolDecl(name, kind, self.string(spec, "text", where, False),
+                                   self.string(spec, "latex", where, False))
+        return out
+
+    def namespace(self, symbols: dict[str, SymbolDecl]) -> Namespace:
+        plain, indexed = {}, {}
+        for decl in symbols.values():
+            if decl.kind == "index":
+                plain[decl.name] = sp.Symbol(decl.name, integer=True)
+            elif decl.kind == "positive":
+                plain[decl.name] = sp.Symbol(decl.name, positive=True)
+            elif decl.kind == "real":
+                plain[decl.name] = sp.Symbol(decl.name, real=True)
+            elif decl.kind == "size":
+                indexed[decl.name] = sp.IndexedBase(decl.name, positive=True, integer=True)
+            else:
+                indexed[decl.name] = sp.IndexedBase(decl.name, real=True)
+        return Namespace(plain, indexed)
+
+    def symbol_details(self, data: dict, symbols: dict[str, SymbolDecl], names: Namespace) -> dict[str, SymbolDecl]:
+        """Second pass: fields that refer to other symbols (units, gradient_of)."""
+        out = {}
+        for name, decl in symbols.items():
+            where = f"symbol '{name}'"
+            units_text = self.string(data[name], "units", where, False)
+            units = self.expression(units_text, names, where, "units") if units_text else None
+            gradient_of = self.string(data[name], "gradient_of", where, False) or None
+            if gradient_of is not None and symbols.get(gradient_of, SymbolDecl("", "")).kind != "random":
+                raise self.error(where, f"gradient_of names '{gradient_of}', which is not a declared random variable")
+            out[name] = SymbolDecl(decl.name, decl.kind, decl.text, decl.latex, units, gradient_of)
+        return out
+
+    def assumptions(self, data: Any, symbols: dict[str, SymbolDecl]) -> dict[str, Assumption]:
+        self.table(data, "[assumptions]", set(data) if isinstance(data, dict) else set())
+        out = {}
+        for aid, spec in data.items():
+            where = f"assumption {aid}"
+            spec = self.table(spec, where, _ASSUMPTION_KEYS)
+            lists = {}
+            for key in ("independent", "iid", "zero_mean"):
+                lists[key] = self.names(spec, key, where)
+                for name in lists[key]:
+                    if symbols.get(name) is None or symbols[name].kind != "random":
+                        raise self.error(where, f"{key} lists '{name}', which is not a declared random variable")
+            activation = spec.get("activation", False)
+            if not isinstance(activation, bool):
+                raise self.error(where, "field 'activation' must be true or false")
+            out[aid] = Assumption(aid, self.string(spec, "title", where, False) or aid,
+                                  self.string(spec, "statement", where), activation,
+                                  **{k: frozenset(v) for k, v in lists.items()})
+        return out
+
+    def definitions(self, data: Any, names: Namespace) -> list[Definition]:
+        self.table(data, "[definitions]", set(data) if isinstance(data, dict) else set())
+        out = []
+        for lhs_text, rhs_text in data.items():
+            where = f"definition '{lhs_text}'"
+            lhs = self.expression(lhs_text, names, where, "left side")
+            if not isinstance(lhs, sp.Indexed):
+                raise self.error(where, "the left side must be an indexed variable such as z[i+1, k]")
+            if not isinstance(rhs_text, str):
+                raise self.error(where, "the right side must be a string")
+            out.append(Definition(lhs, self.expression(rhs_text, names, where, "right side"), lhs_text))
+        return out
+
+    def steps(self, data: Any, names: Namespace, assumptions: dict[str, Assumption]) -> tuple[list[str], list[Step]]:
+        if not isinstance(data, list) or not data:
+            raise self.error(None, "missing [[sections]] (each with a title and [[sections.steps]])")
+        titles, steps, seen = [], [], set()
+        for number, section in enumerate(data, 1):
+            section = self.table(section, f"section {number}", _SECTION_KEYS)
+            title = self.string(section, "title", f"section {number}")
+            titles.append(title)
+            raw_steps = section.get("steps")
+            if not isinstance(raw_steps, list) or not raw_steps:
+                raise self.error(f"section '{title}'", "has no [[sections.steps]]")
+            for position, raw in enumerate(raw_steps, 1):
+                step = self.step(raw, f"section '{title}', step {position}", title, names, assumptions, seen)
+                if not steps and step.start is None and not step.inputs:
+                    raise self.error(f"step {step.id}", "the first step needs 'start' (the expression it begins from)")
+                seen.add(step.id)
+                steps.append(step)
+        return titles, steps
+
+    def step(self, raw: Any, fallback: str, section: str, names: Namespace,
+             assumptions: dict[str, Assumption], seen: set[str]) -> Step:
+        raw = self.table(raw, fallback, _STEP_KEYS)
+        step_id = self.string(raw, "id", fallback)
+        where = f"step {step_id}"
+        if step_id in seen:
+            raise self.error(where, "duplicate step id")
+        rule = self.string(raw, "rule", where)
+        if rule not in self.known_rules:
+            raise self.error(where, f"unknown rule '{rule}' (known: {', '.join(sorted(self.known_rules))})")
+        uses = self.names(raw, "uses", where)
+        for aid in uses:
+            if aid not in assumptions:
+                raise self.error(where, f"uses unknown assumption '{aid}'")
+        inputs = self.names(raw, "from", where)
+        for ref in inputs:
+            if ref not in seen:
+                raise self.error(where, f"'from' names unknown step '{ref}' (only earlier steps can be used)")
+        claim_text = self.string(raw, "claim", where)
+        start_text = self.string(raw, "start", where, False)
+        given = (1 if start_text else 0) + len(inputs) or 1
+        if given != self.known_rules[rule]:
+            raise self.error(where, f"rule '{rule}' takes {self.known_rules[rule]} input expression(s), "
+                                    f"the step gives {given} (from 'start' and 'from')")
+        result = raw.get("result", False)
+        if not isinstance(result, bool):
+            raise self.error(where, "field 'result' must be true or false")
+        return Step(
+            id=step_id, rule=rule,
+            claim=self.expression(claim_text, names, where, "claim"), claim_text=claim_text,
+            section=section, uses=tuple(uses), note=self.string(raw, "note", where, False),
+            start=self.expression(start_text, names, where, "start") if start_text else None,
+            start_text=start_text, inputs=tuple(inputs), result=result,
+        )
+
+
+def _reserved() -> set[str]:
+    from .parser import CONSTANTS, FUNCTIONS, MOMENTS
+    return set(FUNCTIONS) | set(MOMENTS) | set(CONSTANTS)

@@ -1,0 +1,245 @@
+"""The safe parser: claim text -> SymPy expression, without eval, exec, sympify or parse_expr.
+
+The text is read by Python's ``ast`` module (which only builds a syntax tree and runs nothing) and the tree
+is walked with a whitelist: numbers, the declared names, ``+ - * / **``, ``==`` (an equation), ``X[...]``
+for an indexed variable or a moment ``Var[...]``/``E[...]``, and calls of the functions in ``FUNCTIONS`` and
+``Sum(body, (j, lo, hi))``. Anything else (attributes, lambdas, comprehensions, strings, keywords, ...) is a
+:class:`ParseError` naming the column. Sizes are bounded so no input can make the parser hang.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable, Mapping
+
+import sympy as sp
+
+from . import vocabulary as v
+
+MAX_LENGTH = 4000        # characters in one expression
+MAX_NODES = 600          # syntax-tree nodes in one expression
+MAX_DIGITS = 15          # digits in a numeric literal
+MAX_EXPONENT = 1000      # |p| for a numeric exponent
+MAX_POWER_BITS = 4096    # size of a number raised to a numeric power
+
+FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
+    "f": v.f, "df": v.df,
+    "sqrt": sp.sqrt, "exp": sp.exp, "log": sp.log,
+    "tanh": sp.tanh, "sinh": sp.sinh, "cosh": sp.cosh,
+    "sin": sp.sin, "cos": sp.cos, "atan": sp.atan, "arctan": sp.atan, "erf": sp.erf,
+    "abs": sp.Abs, "Abs": sp.Abs, "Max": sp.Max, "Min": sp.Min,
+    "Uniform": v.Uniform, "Normal": v.Normal,
+}
+MOMENTS = {"Var": v.Var, "E": v.E}
+CONSTANTS = {"pi": sp.pi}
+
+
+class ParseError(ValueError):
+    """Text that is not an expression the format allows. ``column`` is 1-based, or None."""
+
+    def __init__(self, message: str, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+    def __str__(self) -> str:
+        return f"column {self.column}: {self.message}" if self.column else self.message
+
+
+@dataclass
+class Namespace:
+    """The names an expression may use: declared symbols and indexed variables, by name."""
+
+    symbols: Mapping[str, sp.Symbol] = field(default_factory=dict)
+    indexed: Mapping[str, sp.IndexedBase] = field(default_factory=dict)
+
+
+def parse(text: str, names: Namespace) -> sp.Expr:
+    """Parse ``text`` into a SymPy expression using only ``names`` and the built-in vocabulary."""
+    if not isinstance(text, str):
+        raise ParseError(f"expected a string, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    if not text.strip():
+        raise ParseError("empty expression")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ParseError(f"syntax error: {exc.msg}", exc.offset) from None
+    except (MemoryError, RecursionError, ValueError):
+        raise ParseError("expression is nested too deeply") from None
+    count = sum(1 for _ in ast.walk(tree))
+    if count > MAX_NODES:
+        raise ParseError(f"expression has {count} parts; the limit is {MAX_NODES}")
+    try:
+        return _Builder(names).build(tree.body)
+    except RecursionError:
+        raise ParseError("expression is nested too deeply") from None
+
+
+def _col(node: ast.AST) -> int:
+    return getattr(node, "col_offset", 0) + 1
+
+
+class _Builder:
+    def __init__(self, names: Namespace):
+        self.names = names
+
+    def fail(self, node: ast.AST, message: str) -> ParseError:
+        return ParseError(message, _col(node))
+
+    def build(self, node: ast.AST) -> sp.Expr:
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise self.fail(node, f"not allowed here: {_describe(node)}")
+        return method(node)
+
+    def _Constant(self, node: ast.Constant) -> sp.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(node, f"not allowed here: the literal {value!r}")
+        if isinstance(value, int):
+            if len(str(abs(value))) > MAX_DIGITS:
+                raise self.fail(node, f"number has more than {MAX_DIGITS} digits")
+            return sp.Integer(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise self.fail(node, "number is not finite")
+        frac = Fraction(repr(value))
+        if len(str(abs(frac.numerator))) > MAX_DIGITS or len(str(frac.denominator)) > MAX_DIGITS:
+            raise self.fail(node, f"number has more than {MAX_DIGITS} digits")
+        return sp.Rational(frac.numerator, frac.denominator)
+
+    def _Name(self, node: ast.Name) -> sp.Expr:
+        name = node.id
+        if name in self.names.symbols:
+            return self.names.symbols[name]
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in self.names.indexed:
+            return sp.Symbol(name, real=True)
+        if name in MOMENTS:
+            raise self.fail(node, f"{name} takes square brackets: {name}[X]")
+        if name in FUNCTIONS or name == "Sum":
+            raise self.fail(node, f"{name} is a function: call it as {name}(...)")
+        raise self.fail(node, f"unknown name '{name}' (declare it under [symbols])")
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> sp.Expr:
+        operand = self.build(node.operand)
+        if isinstance(node.op, ast.USub):
+            return -operand
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        raise self.fail(node, f"not allowed here: {_describe(node)}")
+
+    def _BinOp(self, node: ast.BinOp) -> sp.Expr:
+        left, right = self.build(node.left), self.build(node.right)
+        op = node.op
+        if isinstance(op, ast.Add):
+            return left + right
+        if isinstance(op, ast.Sub):
+            return left - right
+        if isinstance(op, ast.Mult):
+            return left * right
+        if isinstance(op, ast.Div):
+            if right == 0:
+                raise self.fail(node, "division by zero")
+            return left / right
+        if isinstance(op, ast.Pow):
+            return self._power(node, left, right)
+        raise self.fail(node, f"not allowed here: {_describe(node)}")
+
+    def _power(self, node: ast.AST, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        """base**exponent, refusing numbers too large to compute quickly."""
+        if exponent.is_Number:
+            if abs(exponent) > MAX_EXPONENT:
+                raise self.fail(node, f"exponent {exponent} is larger than {MAX_EXPONENT}")
+            if base.is_Number and base != 0:
+                bits = abs(float(exponent)) * max(1.0, abs(float(sp.log(abs(base), 2))))
+                if bits > MAX_POWER_BITS:
+                    raise self.fail(node, "number too large")
+            if base == 0 and exponent.is_negative:
+                raise self.fail(node, "division by zero")
+        return base**exponent
+
+    def _Compare(self, node: ast.Compare) -> sp.Expr:
+        if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq):
+            raise self.fail(node, "the only comparison allowed is one '==' (an equation)")
+        lhs, rhs = self.build(node.left), self.build(node.comparators[0])
+        if isinstance(lhs, sp.Equality) or isinstance(rhs, sp.Equality):
+            raise self.fail(node, "an equation cannot contain another equation")
+        return sp.Eq(lhs, rhs, evaluate=False)
+
+    def _Subscript(self, node: ast.Subscript) -> sp.Expr:
+        target = node.value
+        if not isinstance(target, ast.Name):
+            raise self.fail(node, "only a name can be subscripted: z[i, j], Var[X], E[X]")
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if target.id in MOMENTS:
+            if len(items) != 1:
+                raise self.fail(node, f"{target.id}[...] takes one expression")
+            arg = self.build(items[0])
+            if isinstance(arg, sp.Equality):
+                raise self.fail(node, f"{target.id}[...] of an equation")
+            return MOMENTS[target.id](arg)
+        base = self.names.indexed.get(target.id)
+        if base is None:
+            if target.id in self.names.symbols:
+                raise self.fail(node, f"'{target.id}' is declared without indices")
+            raise self.fail(target, f"unknown name '{target.id}' (declare it under [symbols])")
+        indices = [self.build(item) for item in items]
+        for item, index in zip(items, indices):
+            if not index.is_integer:
+                raise self.fail(item, f"index of {target.id} must be an integer expression of index symbols")
+        return base[tuple(indices)]
+
+    def _Call(self, node: ast.Call) -> sp.Expr:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(node, f"not allowed here: calling {_describe(node.func)}")
+        name = node.func.id
+        if node.keywords:
+            raise self.fail(node, f"{name}(...) takes no keyword arguments")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(node, "starred arguments are not allowed")
+        if name == "Sum":
+            return self._sum(node)
+        function = FUNCTIONS.get(name)
+        if function is None:
+            if name in MOMENTS:
+                raise self.fail(node, f"{name} takes square brackets: {name}[X]")
+            raise self.fail(node.func, f"unknown function '{name}'")
+        args = [self.build(a) for a in node.args]
+        try:
+            return function(*args)
+        except (TypeError, ValueError) as exc:
+            raise self.fail(node, f"{name}(...): {exc}") from None
+
+    def _sum(self, node: ast.Call) -> sp.Expr:
+        usage = "Sum(body, (j, lower, upper))"
+        if len(node.args) != 2 or not isinstance(node.args[1], ast.Tuple) or len(node.args[1].elts) != 3:
+            raise self.fail(node, f"write a sum as {usage}")
+        var_node, lo_node, hi_node = node.args[1].elts
+        var = self.build(var_node)
+        if not (isinstance(var, sp.Symbol) and var.is_integer):
+            raise self.fail(var_node, f"the summation variable must be a declared index, as in {usage}")
+        return sp.Sum(self.build(node.args[0]), (var, self.build(lo_node), self.build(hi_node)))
+
+
+def _describe(node: ast.AST) -> str:
+    if isinstance(node, ast.Attribute):
+        return f"attribute access '.{node.attr}'"
+    kinds = {
+        ast.Lambda: "lambda", ast.ListComp: "a comprehension", ast.GeneratorExp: "a generator",
+        ast.List: "a list", ast.Dict: "a dict", ast.Set: "a set", ast.Tuple: "a tuple",
+        ast.BoolOp: "'and'/'or'", ast.IfExp: "'if ... else'", ast.NamedExpr: "':='",
+        ast.Starred: "'*'", ast.JoinedStr: "a string", ast.Await: "'await'",
+    }
+    for kind, text in kinds.items():
+        if isinstance(node, kind):
+            return text
+    if isinstance(node, ast.BinOp):
+        return f"the operator {type(node.op).__name__}"
+    if isinstance(node, ast.UnaryOp):
+        return f"the operator {type(node.op).__name__}"
+    return type(node).__name__

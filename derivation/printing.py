@@ -1,0 +1,46 @@
+"""Expressions as text: the plain syntax of derivation files (parseable again) and a compact Unicode form."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+
+class PlainPrinter(StrPrinter):
+    """The derivation-file syntax: Var[X], E[X], z[i, j], Sum(body, (j, 1, n)), lhs == rhs."""
+
+    def _print_Equality(self, expr):
+        return f"{self._print(expr.lhs)} == {self._print(expr.rhs)}"
+
+    def _print_Dummy(self, expr):
+        return expr.name
+
+
+class UnicodePrinter(PlainPrinter):
+    """For the terminal: Σ_{j=1..n[i]} (...), ·, ², √."""
+
+    def _print_Sum(self, expr):
+        (var, lo, hi), = expr.limits
+        body = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):
+            body = f"({body})"
+        return f"Σ_{{{self._print(var)}={self._print(lo)}..{self._print(hi)}}} {body}"
+
+    def _print_Equality(self, expr):
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
+
+
+_SUPERSCRIPTS = {"**2": "²", "**3": "³", "**4": "⁴", "**": "^", "*": "·", "sqrt(": "√("}
+
+
+def plain(expr: sp.Expr) -> str:
+    """The expression in the syntax of derivation files."""
+    return PlainPrinter().doprint(expr)
+
+
+def pretty(expr: sp.Expr) -> str:
+    """A compact one-line Unicode form for people."""
+    text = UnicodePrinter().doprint(expr)
+    for old, new in _SUPERSCRIPTS.items():
+        text = text.replace(old, new)
+    return text
