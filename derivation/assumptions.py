@@ -110,10 +110,12 @@ def check_activation(spec: str) -> ActivationCheck:
 
 
 def _check(name: str, fx: sp.Expr) -> ActivationCheck:
-    residual = sp.simplify(fx.subs(X, -X) + fx)
+    residual = fx.subs(X, -X) + fx
+    if residual != 0:
+        residual = sp.simplify(residual)
     if residual.has(sp.Max, sp.Min):   # Max(0, -x) + Max(0, x) reads better as Abs(x)
         residual = min(residual, sp.simplify(residual.rewrite(sp.Abs)), key=sp.count_ops)
-    f0 = sp.simplify(fx.subs(X, 0))
+    f0 = fx.subs(X, 0)
     if not f0.is_finite:
         return ActivationCheck(name, fx, residual, f0, None, None, None, note="f(0) is not finite")
     h = sp.Symbol("h", positive=True)

@@ -235,12 +235,30 @@ def drop_unit_indices(x: sp.Expr) -> sp.Expr:
 
 
 def distribution_variance(law: sp.Expr) -> sp.Expr:
-    """Var[X] = int x^2 p(x) dx - (int x p(x) dx)^2, integrated from the law's density."""
-    x = sp.Symbol("x", real=True)
-    p, lo, hi = v.density(law, x)
-    mean = sp.integrate(x * p, (x, lo, hi))
-    second = sp.integrate(x**2 * p, (x, lo, hi))
-    return sp.factor(sp.simplify(second - mean**2))
+    """Var[X] = E[X^2] - E[X]^2, from the moments of the law (see vocabulary.raw_moment)."""
+    return sp.factor(sp.cancel(v.raw_moment(law, 2) - v.raw_moment(law, 1) ** 2))
+
+
+def polynomial_roots(expr: sp.Expr, unknown: sp.Symbol) -> list[sp.Expr]:
+    """The roots of expr = 0 in ``unknown``, for expr polynomial in it after clearing denominators."""
+    numerator = sp.numer(sp.together(expr))
+    try:
+        poly = sp.Poly(numerator, unknown)
+    except sp.PolynomialError:
+        raise RuleError(f"{sp.sstr(expr)} = 0 is not polynomial in {unknown}") from None
+    if poly.degree() < 1:
+        raise RuleError(f"{sp.sstr(expr)} = 0 does not involve {unknown}")
+    if poly.degree() == 1:                       # c1 u + c0 = 0
+        c1, c0 = poly.all_coeffs()
+        return [sp.cancel(-c0 / c1)]
+    if poly.degree() == 2:                       # c2 u^2 + c1 u + c0 = 0: the quadratic formula
+        c2, c1, c0 = poly.all_coeffs()
+        root = sp.sqrt(sp.cancel(c1**2 - 4 * c2 * c0))
+        return [sp.cancel((-c1 + root) / (2 * c2)), sp.cancel((-c1 - root) / (2 * c2))]
+    roots = sp.roots(poly)
+    if sum(roots.values()) != poly.degree():
+        raise RuleError(f"cannot solve {sp.sstr(expr)} = 0 for {unknown} in closed form")
+    return list(roots)
 
 
 def solve_positive(expr: sp.Expr, value: sp.Expr, ctx: Context) -> sp.Expr:
@@ -250,7 +268,7 @@ def solve_positive(expr: sp.Expr, value: sp.Expr, ctx: Context) -> sp.Expr:
     if len(unknowns) != 1:
         raise RuleError(f"expected one positive parameter to solve for in {sp.sstr(expr)}, found {len(unknowns)}")
     (unknown,) = unknowns
-    roots = [r for r in sp.solve(sp.Eq(expr, value), unknown) if r.is_positive is not False]
+    roots = [r for r in polynomial_roots(expr - value, unknown) if r.is_positive is not False]
     if len(roots) != 1:
         raise RuleError(f"{sp.sstr(expr)} = {sp.sstr(value)} has {len(roots)} positive solutions for {unknown}")
     return sp.Eq(unknown, roots[0], evaluate=False)
@@ -444,7 +462,8 @@ def _constant_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
         raise RuleError(f"expected Var[{target.name}] of one neighbouring layer and one other variance in "
                         f"{sp.sstr(expr)}")
     unknown = sp.Dummy("u", positive=True)
-    roots = sp.solve(sp.Eq(expr.xreplace({others[0]: unknown}), same[0]), unknown)
+    roots = [r for r in polynomial_roots(expr.xreplace({others[0]: unknown}) - same[0], unknown)
+             if r.is_positive is not False]
     if len(roots) != 1:
         raise RuleError(f"{sp.sstr(expr)} = {sp.sstr(same[0])} does not determine {sp.sstr(others[0])}")
     result = sp.Eq(others[0], roots[0], evaluate=False)

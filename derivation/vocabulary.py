@@ -5,7 +5,7 @@
 * ``f(u)`` and ``df(u)``: the activation and its derivative, an abstract function until a rule needs its
   values at 0; ``d/du f(u) = df(u)``, which is what lets the chain rule differentiate through it.
 * ``Uniform(lo, hi)`` and ``Normal(mu, sigma)``: a random variable with that law, as in
-  ``Var[Uniform(-a, a)]``; :func:`density` gives the probability density used to integrate moments.
+  ``Var[Uniform(-a, a)]``; :func:`raw_moment` computes its moments.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class _Moment(sp.Function):
     latex_name = ""
 
     def _sympystr(self, printer):
-        return f"{self.bracket_name}[{printer.doprint(self.args[0])}]"
+        return f"{self.bracket_name}[{printer._print(self.args[0])}]"
 
     def _latex(self, printer):
         return rf"{self.latex_name}\left[{printer._print(self.args[0])}\right]"
@@ -59,20 +59,25 @@ class f(sp.Function):
         return df(self.args[0])
 
 
-class Uniform(sp.Function):
-    """A random variable X ~ U(lo, hi)."""
+class _Law(sp.Function):
+    """A random variable given by its law and two parameters, printed as Name(p, q)."""
 
     nargs = 2
+
+    def _sympystr(self, printer):
+        return f"{type(self).__name__}({printer._print(self.args[0])}, {printer._print(self.args[1])})"
+
+
+class Uniform(_Law):
+    """A random variable X ~ U(lo, hi)."""
 
     def _latex(self, printer):
         lo, hi = (printer._print(a) for a in self.args)
         return rf"\mathcal{{U}}\left({lo}, {hi}\right)"
 
 
-class Normal(sp.Function):
+class Normal(_Law):
     """A random variable X ~ N(mu, sigma^2), given by its mean and standard deviation."""
-
-    nargs = 2
 
     def _latex(self, printer):
         mu, sigma = (printer._print(a) for a in self.args)
@@ -82,18 +87,21 @@ class Normal(sp.Function):
 DISTRIBUTIONS = (Uniform, Normal)
 
 
-def density(law: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-    """The density of ``law`` at ``x`` and its support (p(x), lower, upper).
+def raw_moment(law: sp.Expr, order: int) -> sp.Expr:
+    """E[X^order] for X with the given law, computed (never quoted).
 
-    U(lo, hi): p(x) = 1/(hi - lo) on [lo, hi].  N(mu, sigma): p(x) = exp(-(x-mu)^2/(2 sigma^2))/(sigma sqrt(2 pi)).
+    U(lo, hi): the integral of x^order / (hi - lo) over [lo, hi].
+    N(mu, sigma): the order-th derivative at t = 0 of the moment generating function exp(mu t + sigma^2 t^2 / 2)
+    (cheaper than the Gaussian integral, which the soundness witnesses compute independently).
     """
     if isinstance(law, Uniform):
         lo, hi = law.args
-        return 1 / (hi - lo), lo, hi
+        x = sp.Symbol("x", real=True)
+        return sp.integrate(x**order / (hi - lo), (x, lo, hi))
     if isinstance(law, Normal):
         mu, sigma = law.args
-        p = sp.exp(-((x - mu) ** 2) / (2 * sigma**2)) / (sigma * sp.sqrt(2 * sp.pi))
-        return p, -sp.oo, sp.oo
+        t = sp.Symbol("t", real=True)
+        return sp.diff(sp.exp(mu * t + sigma**2 * t**2 / 2), t, order).subs(t, 0)
     raise TypeError(f"not a distribution: {law}")
 
 

@@ -1,0 +1,3 @@
+"""derivation: machine-check a mathematical derivation step by step with SymPy."""
+
+__version__ = "0.1.0"

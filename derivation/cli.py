@@ -1,0 +1,72 @@
+"""Command line: argument parsing and exit codes only (0 verified, 1 a step or assumption fails, 2 bad input)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="derivation",
+        description="Machine-check a mathematical derivation step by step with SymPy.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    verify = commands.add_parser("verify", help="verify a derivation, step by step")
+    verify.add_argument("derivation", nargs="?", default="glorot",
+                        help="a built-in name (see `list`) or a path to a .toml file (default: glorot)")
+    verify.add_argument("--activation", metavar="F",
+                        help="tanh, sigmoid, relu, identity, softsign, or an expression in x such as 'sin(x)' "
+                             "(default: the derivation's own)")
+    verify.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    commands.add_parser("list", help="name the built-in derivations")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
+    try:
+        if args.command == "list":
+            return _list()
+        return _verify(args)
+    except _user_errors() as exc:
+        print(f"derivation: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from .assumptions import ActivationError
+    from .loader import LoadError
+    return LoadError, ActivationError
+
+
+def _list() -> int:
+    from .loader import builtin_names, load
+    from .report import list_report
+    from .rules import RULES
+    arities = {name: r.arity for name, r in RULES.items()}
+    entries = []
+    for name in builtin_names():
+        d = load(name, arities)
+        entries.append((name, f"{d.title}: {d.summary}" if d.summary else d.title))
+    print(list_report(entries))
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .loader import load
+    from .report import json_report, text_report
+    from .rules import RULES
+    from .verify import verify
+    derivation = load(args.derivation, {name: r.arity for name, r in RULES.items()})
+    result = verify(derivation, args.activation)
+    if args.json:
+        print(json_report(result))
+    else:
+        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        print(text_report(result, colour))
+    return EXIT_OK if result.ok else EXIT_FAILED

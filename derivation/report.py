@@ -1,0 +1,132 @@
+"""Verification results for people (terminal text) and for programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+from itertools import groupby
+
+import sympy as sp
+
+from .printing import plain, pretty
+from .rules import RULES
+from .verify import ASSUMPTION, INAPPLICABLE, VERIFIED, WRONG, StepResult, Verification
+
+MARKS = {VERIFIED: "✓", WRONG: "✗", ASSUMPTION: "✗", INAPPLICABLE: "✗"}
+LABELS = {WRONG: "WRONG", ASSUMPTION: "ASSUMPTION FAILS", INAPPLICABLE: "RULE DOES NOT APPLY"}
+_COLOURS = {"ok": "\033[32m", "bad": "\033[31m", "dim": "\033[2m", "bold": "\033[1m", "end": "\033[0m"}
+
+
+class _Style:
+    def __init__(self, colour: bool):
+        self.colour = colour
+
+    def __call__(self, kind: str, text: str) -> str:
+        return f"{_COLOURS[kind]}{text}{_COLOURS['end']}" if self.colour else text
+
+
+def text_report(v: Verification, colour: bool = False) -> str:
+    """The whole verification as terminal text: assumptions, then each section's steps, then the results."""
+    style = _Style(colour)
+    d = v.derivation
+    lines = [style("bold", d.title), style("dim", f"{d.path} · activation f(x) = {sp.sstr(v.activation.expr)}"), ""]
+    lines.append(style("bold", "Assumptions"))
+    for a in v.assumptions:
+        lines.append(f"  {a.assumption.id}  {a.assumption.title}: {a.assumption.statement}")
+        if a.holds is not None:
+            verdict = style("ok", "✓ holds") if a.holds else style("bad", "✗ FAILS")
+            lines.append(f"      {verdict} for {v.activation.name}: {a.evidence}")
+    for section, results in groupby(v.steps, key=lambda r: r.step.section):
+        lines += ["", style("bold", section)]
+        for result in results:
+            lines += _step_lines(result, style)
+    lines += ["", _summary(v, style)]
+    for result in v.results:
+        lines.append(f"  {result.step.claim_text.replace('==', '=')}" + ("" if result.ok else style("bad", "  (not verified)")))
+    return "\n".join(lines)
+
+
+def _step_lines(r: StepResult, style: _Style) -> list[str]:
+    step = r.step
+    uses = f" ({', '.join(step.uses)})" if step.uses else ""
+    origin = f"  from {', '.join(step.inputs)}" if step.inputs else ""
+    mark = style("ok", "✓") if r.ok else style("bad", "✗")
+    head = f"  {mark} {step.id:<3} {step.rule}{uses}{style('dim', origin)}"
+    if not r.ok:
+        head += "  " + style("bad", LABELS[r.verdict])
+    lines = [head]
+    if step.start is not None:
+        lines.append(f"        {pretty(step.start)}")
+    lines.append(f"        = {pretty(step.claim)}" if not isinstance(step.claim, sp.Equality) else f"        {pretty(step.claim)}")
+    if r.verdict == WRONG:
+        lines.append(style("bad", f"        rule derives: {pretty(r.derived)}"))
+        c = r.comparison
+        if c.reason:
+            lines.append(style("bad", f"        {c.reason}"))
+        if c.difference is not None:
+            lines.append(style("bad", f"        claimed - derived = {pretty(c.difference)}"))
+        if c.ratio is not None:
+            lines.append(style("bad", f"        claimed / derived = {pretty(c.ratio)}"))
+    elif r.message:
+        lines.append(style("bad", f"        {r.message}"))
+    return lines
+
+
+def _summary(v: Verification, style: _Style) -> str:
+    count = f"{v.verified}/{len(v.steps)} steps verified"
+    failed_assumptions = [a.assumption.id for a in v.assumptions if a.holds is False]
+    if failed_assumptions:
+        count += f"; assumption {', '.join(failed_assumptions)} fails for {v.activation.name}"
+    return style("ok" if v.ok else "bad", style("bold", count))
+
+
+def failure_lines(v: Verification) -> list[str]:
+    """One line per failed step: step id, rule and what went wrong (for messages outside the report)."""
+    out = []
+    for r in v.steps:
+        if r.verdict == WRONG:
+            out.append(f"{r.step.id} ({r.step.rule}): claimed {plain(r.step.claim)}, rule derives {plain(r.derived)}")
+        elif not r.ok:
+            out.append(f"{r.step.id} ({r.step.rule}): {r.message}")
+    return out
+
+
+def _expr(expr: sp.Expr | None) -> dict | None:
+    if expr is None:
+        return None
+    return {"text": plain(expr), "latex": sp.latex(expr)}
+
+
+def json_report(v: Verification) -> str:
+    """One JSON document with every step's id, rule, verdict, derived and claimed forms and failure detail."""
+    d = v.derivation
+    steps = []
+    for r in v.steps:
+        c = r.comparison
+        steps.append({
+            "id": r.step.id, "section": r.step.section, "rule": r.step.rule,
+            "rule_formula": RULES[r.step.rule].formula, "uses": list(r.step.uses),
+            "from": list(r.step.inputs), "start": _expr(r.step.start), "note": r.step.note,
+            "verdict": r.verdict, "ok": r.ok,
+            "claimed": _expr(r.step.claim), "derived": _expr(r.derived),
+            "difference": _expr(c.difference) if c and not c.equal else None,
+            "ratio": _expr(c.ratio) if c and not c.equal else None,
+            "message": r.message or (c.reason if c else ""),
+            "result": r.step.result,
+        })
+    document = {
+        "derivation": d.name, "title": d.title, "file": d.path, "source": d.source,
+        "activation": {"name": v.activation.name, "expression": plain(v.activation.expr),
+                       "holds": v.activation.holds, "evidence": v.activation.evidence()},
+        "assumptions": [{"id": a.assumption.id, "title": a.assumption.title, "statement": a.assumption.statement,
+                         "checked": a.holds is not None, "holds": a.holds, "evidence": a.evidence}
+                        for a in v.assumptions],
+        "steps": steps,
+        "verified": v.verified, "total": len(v.steps), "ok": v.ok,
+        "results": [r.step.id for r in v.results],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def list_report(entries: list[tuple[str, str]]) -> str:
+    width = max((len(name) for name, _ in entries), default=0)
+    return "\n".join(f"{name:<{width}}  {summary}" for name, summary in entries)
