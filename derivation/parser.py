@@ -67,7 +67,7 @@ def parse(text: str, names: Namespace) -> sp.Expr:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ParseError(f"syntax error: {exc.msg}", exc.offset) from None
+        raise ParseError(f"syntax error: {exc.msg}", exc.offset or len(text.strip()) + 1) from None
     except (MemoryError, RecursionError, ValueError):
         raise ParseError("expression is nested too deeply") from None
     count = sum(1 for _ in ast.walk(tree))

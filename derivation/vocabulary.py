@@ -23,8 +23,9 @@ class _Moment(sp.Function):
     def _sympystr(self, printer):
         return f"{self.bracket_name}[{printer._print(self.args[0])}]"
 
-    def _latex(self, printer):
-        return rf"{self.latex_name}\left[{printer._print(self.args[0])}\right]"
+    def _latex(self, printer, exp=None):
+        tex = rf"{self.latex_name}\left[{printer._print(self.args[0])}\right]"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
 
 
 class Var(_Moment):
@@ -46,8 +47,9 @@ class df(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer):
-        return rf"f'\!\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        tex = rf"f'\!\left({printer._print(self.args[0])}\right)"
+        return tex if exp is None else rf"\left({tex}\right)^{{{exp}}}"
 
 
 class f(sp.Function):

@@ -1,0 +1,130 @@
+"""End to end: `python -m derivation ...` as a user runs it, with its exit codes and output."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import GLOROT_TEXT, replace_field
+
+
+def run(*args, cwd=None):
+    done = subprocess.run([sys.executable, "-m", "derivation", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+def write(tmp_path, text, name="my.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_verify_prints_every_step_grouped_and_the_results():
+    code, out, err = run("verify")
+    assert code == 0, err
+    assert "18/18 steps verified" in out
+    for section in ("Forward pass", "Backward pass", "Weight distribution"):
+        assert section in out
+    for step in ("F0", "F6", "B0", "B6", "D1", "D4"):
+        assert f" {step} " in out
+    assert "Var[W[i]] = 2/(n[i] + n[i+1])" in out
+    assert "a = sqrt(6/(n[i] + n[i+1]))" in out
+    assert "product variance (A2)" in out
+    assert out.index("Forward pass") < out.index("Backward pass") < out.index("Weight distribution")
+
+
+def test_list_names_the_builtins():
+    code, out, _ = run("list")
+    assert code == 0 and out.startswith("glorot")
+
+
+def test_json_document():
+    code, out, _ = run("verify", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["verified"] == doc["total"] == 18 and doc["ok"] is True
+    step = doc["steps"][3]
+    assert step["id"] == "F3" and step["rule"] == "product variance" and step["verdict"] == "verified"
+    assert step["derived"]["text"] and "\\operatorname{Var}" in step["claimed"]["latex"]
+
+
+def test_wrong_step_exits_1_and_explains(tmp_path):
+    path = write(tmp_path, replace_field(GLOROT_TEXT, "D1", "claim", "Var[W[i]] == 3/(n[i] + n[i+1])"))
+    code, out, _ = run("verify", path)
+    assert code == 1
+    assert "17/18 steps verified" in out
+    assert "D1" in out and "WRONG" in out
+    assert "rule derives: Var[W[i]] = 2/(n[i + 1] + n[i])" in out
+    assert "claimed / derived = 3/2" in out
+    code, out, _ = run("verify", path, "--json")
+    failure = next(s for s in json.loads(out)["steps"] if s["id"] == "D1")
+    assert failure["verdict"] == "wrong" and failure["ratio"]["text"] == "3/2" and failure["difference"]
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_failing_activation_exits_1_naming_the_assumption(activation):
+    code, out, _ = run("verify", "--activation", activation)
+    assert code == 1
+    assert "16/18 steps verified" in out
+    assert f"assumption A1 fails for {activation}" in out
+
+
+def test_sigmoid_evidence_is_printed():
+    _, out, _ = run("verify", "--activation", "sigmoid")
+    assert "f(-x) + f(x) = 1 (not odd)" in out and "f'(0) = 1/4" in out
+
+
+def test_expression_activation_verifies():
+    code, out, _ = run("verify", "--activation", "sin(x)")
+    assert code == 0 and "18/18" in out
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["verify", "--activation", "__import__('os').system('touch {marker}')"], "--activation"),
+    (["verify", "{missing}"], "no such file"),
+    (["verify", "--activation", "y**2"], "unknown name 'y'"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, args, needle):
+    marker = tmp_path / "pwned"
+    args = [a.format(marker=marker, missing=tmp_path / "missing.toml") for a in args]
+    code, out, err = run(*args)
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in err + out
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("claim", [
+    "__import__('os').system('touch {marker}')",
+    "().__class__.__mro__[-1].__subclasses__()",
+    "a**99999999999",
+])
+def test_hostile_claim_in_a_file_exits_2(tmp_path, claim):
+    marker = tmp_path / "pwned"
+    path = write(tmp_path, replace_field(GLOROT_TEXT, "F2", "claim", claim.format(marker=marker)))
+    code, out, err = run("verify", path)
+    assert code == 2
+    assert err.count("\n") == 1 and "step F2: claim, column" in err
+    assert "Traceback" not in err
+    assert not marker.exists()
+
+
+def test_megabyte_claim_exits_2_quickly(tmp_path):
+    path = write(tmp_path, replace_field(GLOROT_TEXT, "F2", "claim", "a+" * 300_000 + "a"))  # 600 kB < file cap
+    code, _, err = run("verify", path)
+    assert code == 2 and "characters" in err
+
+
+def test_not_toml_exits_2(tmp_path):
+    code, _, err = run("verify", write(tmp_path, "{{{{ not toml"))
+    assert code == 2 and "not valid TOML" in err and err.count("\n") == 1
+
+
+def test_console_script_entry_point_is_declared():
+    import tomllib
+    from pathlib import Path
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["derivation"] == "derivation.cli:main"

@@ -1,0 +1,141 @@
+"""Each rule on its own: what it derives, and where its hypothesis is missing."""
+
+import pytest
+import sympy as sp
+
+from derivation import vocabulary as v
+from derivation.assumptions import check_activation
+from derivation.equivalence import equal
+from derivation.model import Definition, SymbolDecl
+from derivation.rules import RULES, Context, RuleError
+
+i, j, k = sp.symbols("i j k", integer=True)
+a = sp.Symbol("a", positive=True)
+z, W, g, s, b = (sp.IndexedBase(name, real=True) for name in "zWgsb")
+n = sp.IndexedBase("n", positive=True, integer=True)
+X, Y = sp.symbols("X Y", real=True)
+SYMBOLS = {
+    "z": SymbolDecl("z", "random", units=n[i]), "W": SymbolDecl("W", "random"),
+    "s": SymbolDecl("s", "random", units=n[i + 1]), "g": SymbolDecl("g", "random", gradient_of="s"),
+    "b": SymbolDecl("b", "constant"), "X": SymbolDecl("X", "random"), "Y": SymbolDecl("Y", "random"),
+    "a": SymbolDecl("a", "positive"), "sigma": SymbolDecl("sigma", "positive"),
+}
+PRE = sp.Sum(z[i, j] * W[i, j, k], (j, 1, n[i])) + b[i, k]
+DEFINITIONS = (Definition(z[i + 1, k], v.f(s[i, k]), "z"), Definition(s[i, k], PRE, "s"))
+EVERYTHING = {"independent": frozenset("zWgXY"), "iid": frozenset("zWg"), "zero_mean": frozenset("zWgs")}
+
+
+def ctx(facts=EVERYTHING, activation="tanh", subject=None):
+    return Context(SYMBOLS, DEFINITIONS, facts, check_activation(activation) if activation else None, subject)
+
+
+def apply(name, *inputs, **kw):
+    return RULES[name].apply(*inputs, ctx(**kw))
+
+
+def test_definition_unfolds_each_definition_once():
+    assert apply("definition", v.Var(z[i + 1, k])) == v.Var(v.f(PRE))
+
+
+def test_definition_fails_when_nothing_is_defined():
+    with pytest.raises(RuleError, match="no definition"):
+        apply("definition", v.Var(W[i, j, k]))
+
+
+def test_chain_rule_differentiates_the_next_layer():
+    derived = apply("chain rule", v.Var(g[i, k]))
+    expected = v.Var(v.df(s[i, k]) * sp.Sum(W[i + 1, k, j] * g[i + 1, j], (j, 1, n[i + 2])))
+    assert equal(derived, expected)
+
+
+def test_linearisation_uses_the_activation_values_at_zero():
+    u = sp.Sum(z[i, j], (j, 1, n[i]))
+    assert apply("linearisation", v.Var(v.f(u))) == v.Var(u)
+    assert apply("linearisation", v.Var(v.df(u) * X)) == v.Var(X)
+    # sigmoid: f(u) ~ 1/2 + u/4, so the rule derives something else than u
+    assert equal(apply("linearisation", v.Var(v.f(X)), activation="sigmoid"), v.Var(sp.Rational(1, 2) + X / 4))
+
+
+def test_linearisation_cannot_expand_relu_at_zero():
+    with pytest.raises(RuleError, match="derivative"):
+        apply("linearisation", v.Var(v.f(X)), activation="relu")
+
+
+def test_variance_additivity_drops_constants_and_squares_coefficients():
+    assert apply("variance additivity", v.Var(X + Y + b[i, k])) == v.Var(X) + v.Var(Y)
+    assert equal(apply("variance additivity", v.Var(3 * X + 2)), 9 * v.Var(X))
+    assert equal(apply("variance additivity", v.Var(PRE)), sp.Sum(v.Var(z[i, j] * W[i, j, k]), (j, 1, n[i])))
+
+
+def test_variance_additivity_needs_independence():
+    with pytest.raises(RuleError, match="independ"):
+        apply("variance additivity", v.Var(X + Y), facts={})
+    with pytest.raises(RuleError, match="two of them"):          # X + X: not independent parts
+        apply("variance additivity", v.Var(X + X * Y))
+
+
+def test_product_variance():
+    expected = v.E(X) ** 2 * v.Var(Y) + v.E(Y) ** 2 * v.Var(X) + v.Var(X) * v.Var(Y)
+    assert equal(apply("product variance", v.Var(X * Y)), expected)
+    assert equal(apply("product variance", v.Var(2 * X * Y)), 4 * expected)
+
+
+def test_product_variance_refuses_dependent_factors():
+    with pytest.raises(RuleError, match="two of them"):
+        apply("product variance", v.Var(X * (X + Y)))
+    with pytest.raises(RuleError, match="independ"):
+        apply("product variance", v.Var(X * Y), facts={"independent": frozenset("X")})
+
+
+def test_zero_mean_removes_only_centred_means():
+    expr = v.E(X) ** 2 * v.Var(Y) + v.E(Y) ** 2 * v.Var(X) + v.Var(X) * v.Var(Y)
+    assert apply("zero mean", expr, facts={"zero_mean": frozenset("XY")}) == v.Var(X) * v.Var(Y)
+    assert apply("zero mean", expr, facts={"zero_mean": frozenset("X")}) == v.E(Y) ** 2 * v.Var(X) + v.Var(X) * v.Var(Y)
+    with pytest.raises(RuleError, match="no mean"):
+        apply("zero mean", expr, facts={})
+
+
+def test_iid_summation_counts_identical_terms():
+    expr = sp.Sum(v.Var(z[i, j]) * v.Var(W[i, j, k]), (j, 1, n[i]))
+    assert apply("iid summation", expr) == n[i] * v.Var(z[i]) * v.Var(W[i])
+    assert apply("iid summation", sp.Sum(v.Var(z[i, j]), (j, 2, 7))) == 6 * v.Var(z[i])
+
+
+def test_iid_summation_needs_identical_distribution():
+    with pytest.raises(RuleError, match="depend on j"):
+        apply("iid summation", sp.Sum(v.Var(z[i, j]), (j, 1, n[i])), facts={"iid": frozenset("W")})
+
+
+def test_conditions_solve_for_the_weight_variance_and_reindex():
+    forward = apply("forward condition", n[i] * v.Var(z[i]) * v.Var(W[i]), subject=v.Var(z[i + 1, k]))
+    assert forward == sp.Eq(v.Var(W[i]), 1 / n[i])
+    backward = apply("backward condition", n[i + 2] * v.Var(W[i + 1]) * v.Var(g[i + 1]), subject=v.Var(g[i, k]))
+    assert backward == sp.Eq(v.Var(W[i]), 1 / n[i + 1])
+    gain_two = apply("forward condition", 2 * n[i] * v.Var(z[i]) * v.Var(W[i]), subject=v.Var(z[i + 1, k]))
+    assert gain_two.rhs == 1 / (2 * n[i])
+
+
+def test_harmonic_averaging():
+    derived = apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(W[i]), 1 / n[i + 1]))
+    assert equal(derived, sp.Eq(v.Var(W[i]), 2 / (n[i] + n[i + 1])))
+    with pytest.raises(RuleError, match="different"):
+        apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(z[i]), 1))
+
+
+def test_uniform_variance_is_integrated():
+    assert apply("uniform variance", v.Var(v.Uniform(-a, a))) == a**2 / 3
+    assert equal(apply("uniform variance", v.Var(v.Uniform(0, a))), a**2 / 12)
+    with pytest.raises(RuleError):
+        apply("uniform variance", v.Var(X))
+
+
+def test_normal_and_uniform_bound_take_the_positive_root():
+    sigma = sp.Symbol("sigma", positive=True)
+    target = sp.Eq(v.Var(W[i]), 2 / (n[i] + n[i + 1]))
+    assert equal(apply("normal", v.Var(v.Normal(0, sigma)), target), sp.Eq(sigma, sp.sqrt(2 / (n[i] + n[i + 1]))))
+    assert equal(apply("uniform bound", a**2 / 3, target), sp.Eq(a, sp.sqrt(6 / (n[i] + n[i + 1]))))
+
+
+def test_every_rule_states_its_formula_and_has_a_docstring():
+    for rule in RULES.values():
+        assert rule.formula and rule.apply.__doc__, rule.name
