@@ -28,7 +28,8 @@ def text_report(v: Verification, colour: bool = False) -> str:
     """The whole verification as terminal text: assumptions, then each section's steps, then the results."""
     style = _Style(colour)
     d = v.derivation
-    lines = [style("bold", d.title), style("dim", f"{d.path} · activation f(x) = {sp.sstr(v.activation.expr)}"), ""]
+    where = d.path + (f" · activation f(x) = {sp.sstr(v.activation.expr)}" if v.activation else "")
+    lines = [style("bold", d.title), style("dim", where), ""]
     lines.append(style("bold", "Assumptions"))
     for a in v.assumptions:
         lines.append(f"  {a.assumption.id}  {a.assumption.title}: {a.assumption.statement}")
@@ -116,7 +117,7 @@ def json_report(v: Verification) -> str:
     document = {
         "derivation": d.name, "title": d.title, "file": d.path, "source": d.source,
         "activation": {"name": v.activation.name, "expression": plain(v.activation.expr),
-                       "holds": v.activation.holds, "evidence": v.activation.evidence()},
+                       "holds": v.activation.holds, "evidence": v.activation.evidence()} if v.activation else None,
         "assumptions": [{"id": a.assumption.id, "title": a.assumption.title, "statement": a.assumption.statement,
                          "checked": a.holds is not None, "holds": a.holds, "evidence": a.evidence}
                         for a in v.assumptions],

@@ -229,9 +229,14 @@ def layer_of(x: sp.Indexed) -> sp.Expr:
     return x.indices[0]
 
 
-def drop_unit_indices(x: sp.Expr) -> sp.Expr:
-    """z[i, j] -> z[i]: the variable of layer i, any unit."""
-    return x.base[layer_of(x)] if isinstance(x, sp.Indexed) and len(x.indices) > 1 else x
+def drop_unit_indices(x: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """z[i, j] -> z[i] (the variable of layer i, any unit); a variable whose only index is the summed
+    unit, X[j] -> X (any sample)."""
+    if not isinstance(x, sp.Indexed):
+        return x
+    if len(x.indices) > 1:
+        return x.base[layer_of(x)]
+    return sp.Symbol(x.base.name, real=True) if var in x.indices[0].free_symbols else x
 
 
 def distribution_variance(law: sp.Expr) -> sp.Expr:
@@ -434,7 +439,7 @@ def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
 
         body = node.function
         for kind in (v.Var, v.E):
-            body = map_moments(body, kind, lambda arg, k=kind: k(drop_unit_indices(arg))
+            body = map_moments(body, kind, lambda arg, k=kind: k(drop_unit_indices(arg, var))
                                if v.base_name(arg) in identical and isinstance(arg, sp.Indexed) else None)
         if var in body.free_symbols:
             left = sorted((sp.sstr(m) for m in v.moments_of(body) if var in m.free_symbols))

@@ -50,7 +50,7 @@ class StepResult:
 @dataclass(frozen=True)
 class Verification:
     derivation: Derivation
-    activation: ActivationCheck
+    activation: ActivationCheck | None        # None when no assumption is about the activation
     assumptions: tuple[AssumptionResult, ...]
     steps: tuple[StepResult, ...]
 
@@ -69,7 +69,8 @@ class Verification:
 
 def verify(derivation: Derivation, activation: str | None = None) -> Verification:
     """Check every assumption that can be computed, then every step, in order."""
-    check = check_activation(activation or derivation.activation)
+    uses_activation = any(a.activation for a in derivation.assumptions.values())
+    check = check_activation(activation or derivation.activation) if uses_activation or activation else None
     assumption_results = tuple(
         AssumptionResult(a, check.holds, check.evidence()) if a.activation else AssumptionResult(a, None)
         for a in derivation.assumptions.values()
@@ -99,7 +100,7 @@ def _inputs(step: Step, previous: Step | None, handed_on: dict[str, sp.Expr]) ->
     return tuple(inputs)
 
 
-def _context(derivation: Derivation, step: Step, check: ActivationCheck, subject: sp.Expr | None) -> Context:
+def _context(derivation: Derivation, step: Step, check: ActivationCheck | None, subject: sp.Expr | None) -> Context:
     facts: dict[str, frozenset[str]] = {}
     cited = [derivation.assumptions[a] for a in step.uses]
     for kind in ("independent", "iid", "zero_mean"):
@@ -109,7 +110,7 @@ def _context(derivation: Derivation, step: Step, check: ActivationCheck, subject
 
 
 def _check_step(step: Step, inputs: tuple[sp.Expr, ...], ctx: Context, derivation: Derivation,
-                check: ActivationCheck) -> StepResult:
+                check: ActivationCheck | None) -> StepResult:
     rule = RULES[step.rule]
     provided = set().union(*(derivation.assumptions[a].provides() for a in step.uses))
     missing = [kind for kind in rule.needs if kind not in provided]

@@ -128,3 +128,22 @@ def test_console_script_entry_point_is_declared():
     from pathlib import Path
     project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     assert project["project"]["scripts"]["derivation"] == "derivation.cli:main"
+
+
+def test_readme_example_is_the_shipped_example_and_verifies():
+    import re
+    from pathlib import Path
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(.*?)```", readme, re.S).group(1)
+    assert block == (root / "examples" / "sample_mean.toml").read_text(encoding="utf-8")
+    code, out, _ = run("verify", str(root / "examples" / "sample_mean.toml"))
+    assert code == 0 and "2/2 steps verified" in out
+
+
+def test_readme_lists_every_rule():
+    from pathlib import Path
+    from derivation.rules import RULES
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for name in RULES:
+        assert f"`{name}`" in readme, name
