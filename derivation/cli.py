@@ -46,13 +46,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 def _list() -> int:
     from .loader import builtin_names, load
+    from .prose import plain
     from .report import list_report
     from .rules import RULES
     arities = {name: r.arity for name, r in RULES.items()}
     entries = []
     for name in builtin_names():
         d = load(name, arities)
-        entries.append((name, f"{d.title}: {d.summary}" if d.summary else d.title))
+        entries.append((name, f"{d.title}: {plain(d.summary)}" if d.summary else d.title))
     print(list_report(entries))
     return EXIT_OK
 

@@ -13,8 +13,10 @@ from typing import Any, Mapping
 
 import sympy as sp
 
+from .escape import unsafe_tex
 from .model import Assumption, Definition, Derivation, Step, SymbolDecl
 from .parser import Namespace, ParseError, parse
+from .prose import spans
 
 SYMBOL_KINDS = ("index", "size", "random", "constant", "positive", "real")
 MAX_FILE_BYTES = 1_000_000
@@ -115,6 +117,13 @@ class _Reader:
         except ParseError as exc:
             raise self.error(where, f"{what}, {exc}") from None
 
+    def prose(self, text: str, names: Namespace, where: str | None, what: str) -> None:
+        """Prose may hold `expressions` in backticks; each must parse like a claim."""
+        try:
+            spans(text, names)
+        except ParseError as exc:
+            raise self.error(where, f"{what}, {exc}") from None
+
     def derivation(self, data: dict, name: str) -> Derivation:
         self.table(data, None, _TOP_KEYS)
         title = self.string(data, "title", None)
@@ -124,13 +133,21 @@ class _Reader:
         assumptions = self.assumptions(data.get("assumptions", {}), symbols)
         definitions = self.definitions(data.get("definitions", {}), names)
         sections, steps = self.steps(data.get("sections"), names, assumptions)
+        summary = self.string(data, "summary", None, required=False)
+        self.prose(summary, names, None, "summary")
+        for decl in symbols.values():
+            self.prose(decl.text, names, f"symbol '{decl.name}'", "text")
+        for assumption in assumptions.values():
+            self.prose(assumption.statement, names, f"assumption {assumption.id}", "statement")
+        for step in steps:
+            self.prose(step.note, names, f"step {step.id}", "note")
         return Derivation(
             name=self.string(data, "name", None, required=False) or name,
             title=title,
             source=self.string(data, "source", None, required=False),
             path=self.path,
             activation=self.string(data, "activation", None, required=False) or "tanh",
-            summary=self.string(data, "summary", None, required=False),
+            summary=summary,
             symbols=symbols,
             assumptions=assumptions,
             definitions=definitions,
@@ -154,8 +171,11 @@ class _Reader:
             kind = self.string(spec, "kind", where)
             if kind not in SYMBOL_KINDS:
                 raise self.error(where, f"unknown kind '{kind}' (one of: {', '.join(SYMBOL_KINDS)})")
-            out[name] = SymbolDecl(name, kind, self.string(spec, "text", where, False),
-                                   self.string(spec, "latex", where, False))
+            latex = self.string(spec, "latex", where, False)
+            problem = unsafe_tex(latex)
+            if problem:
+                raise self.error(where, f"field 'latex' may not contain {problem}")
+            out[name] = SymbolDecl(name, kind, self.string(spec, "text", where, False), latex)
         return out
 
     def namespace(self, symbols: dict[str, SymbolDecl]) -> Namespace:

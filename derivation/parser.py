@@ -56,8 +56,12 @@ class Namespace:
     indexed: Mapping[str, sp.IndexedBase] = field(default_factory=dict)
 
 
-def parse(text: str, names: Namespace) -> sp.Expr:
-    """Parse ``text`` into a SymPy expression using only ``names`` and the built-in vocabulary."""
+def parse(text: str, names: Namespace, display: bool = False) -> sp.Expr:
+    """Parse ``text`` into a SymPy expression using only ``names`` and the built-in vocabulary.
+
+    ``display=True`` builds the same expression unevaluated, terms and factors in the order written:
+    for typesetting the claim as its author wrote it (never for checking).
+    """
     if not isinstance(text, str):
         raise ParseError(f"expected a string, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
@@ -74,7 +78,7 @@ def parse(text: str, names: Namespace) -> sp.Expr:
     if count > MAX_NODES:
         raise ParseError(f"expression has {count} parts; the limit is {MAX_NODES}")
     try:
-        return _Builder(names).build(tree.body)
+        return (_DisplayBuilder if display else _Builder)(names).build(tree.body)
     except RecursionError:
         raise ParseError("expression is nested too deeply") from None
 
@@ -125,10 +129,32 @@ class _Builder:
             raise self.fail(node, f"{name} is a function: call it as {name}(...)")
         raise self.fail(node, f"unknown name '{name}' (declare it under [symbols])")
 
+    # arithmetic, evaluated; _DisplayBuilder keeps the written form
+    def add(self, left, right):
+        return left + right
+
+    def mul(self, left, right):
+        return left * right
+
+    def neg(self, x):
+        return -x
+
+    def div(self, left, right):
+        return left / right
+
+    def pow(self, base, exponent):
+        return base**exponent
+
+    def call(self, function, args):
+        return function(*args)
+
+    def make_sum(self, body, limits):
+        return sp.Sum(body, limits)
+
     def _UnaryOp(self, node: ast.UnaryOp) -> sp.Expr:
         operand = self.build(node.operand)
         if isinstance(node.op, ast.USub):
-            return -operand
+            return self.neg(operand)
         if isinstance(node.op, ast.UAdd):
             return operand
         raise self.fail(node, f"not allowed here: {_describe(node)}")
@@ -137,15 +163,15 @@ class _Builder:
         left, right = self.build(node.left), self.build(node.right)
         op = node.op
         if isinstance(op, ast.Add):
-            return left + right
+            return self.add(left, right)
         if isinstance(op, ast.Sub):
-            return left - right
+            return self.add(left, self.neg(right))
         if isinstance(op, ast.Mult):
-            return left * right
+            return self.mul(left, right)
         if isinstance(op, ast.Div):
             if right == 0:
                 raise self.fail(node, "division by zero")
-            return left / right
+            return self.div(left, right)
         if isinstance(op, ast.Pow):
             return self._power(node, left, right)
         raise self.fail(node, f"not allowed here: {_describe(node)}")
@@ -161,7 +187,7 @@ class _Builder:
                     raise self.fail(node, "number too large")
             if base == 0 and exponent.is_negative:
                 raise self.fail(node, "division by zero")
-        return base**exponent
+        return self.pow(base, exponent)
 
     def _Compare(self, node: ast.Compare) -> sp.Expr:
         if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq):
@@ -211,7 +237,7 @@ class _Builder:
             raise self.fail(node.func, f"unknown function '{name}'")
         args = [self.build(a) for a in node.args]
         try:
-            return function(*args)
+            return self.call(function, args)
         except (TypeError, ValueError) as exc:
             raise self.fail(node, f"{name}(...): {exc}") from None
 
@@ -223,7 +249,44 @@ class _Builder:
         var = self.build(var_node)
         if not (isinstance(var, sp.Symbol) and var.is_integer):
             raise self.fail(var_node, f"the summation variable must be a declared index, as in {usage}")
-        return sp.Sum(self.build(node.args[0]), (var, self.build(lo_node), self.build(hi_node)))
+        return self.make_sum(self.build(node.args[0]), (var, self.build(lo_node), self.build(hi_node)))
+
+
+class _DisplayBuilder(_Builder):
+    """Builds unevaluated nodes, flattened and in the written order (a + b + c, not (a + b) + c)."""
+
+    @staticmethod
+    def _flat(kind, left, right):
+        args = [*(left.args if isinstance(left, kind) else (left,)), *(right.args if isinstance(right, kind) else (right,))]
+        return kind(*args, evaluate=False)
+
+    def add(self, left, right):
+        return self._flat(sp.Add, left, right)
+
+    def mul(self, left, right):
+        return self._flat(sp.Mul, left, right)
+
+    def neg(self, x):
+        return -x if x.is_Number else sp.Mul(sp.S.NegativeOne, x, evaluate=False)
+
+    def div(self, left, right):
+        reciprocal = sp.Pow(right, -1, evaluate=False)
+        return reciprocal if left == 1 else sp.Mul(left, reciprocal, evaluate=False)
+
+    def pow(self, base, exponent):
+        return sp.Pow(base, exponent, evaluate=False)
+
+    def call(self, function, args):
+        if function is sp.sqrt:
+            return sp.Pow(args[0], sp.S.Half, evaluate=False)
+        return function(*args, evaluate=False)
+
+    def make_sum(self, body, limits):
+        # Sum() itself would multiply the body by its orientation and re-sort it; build the node directly,
+        # as ExprWithLimits.__new__ does once it has checked the limits
+        node = sp.Expr.__new__(sp.Sum, body, sp.Tuple(*limits))
+        node.is_commutative = body.is_commutative
+        return node
 
 
 def _describe(node: ast.AST) -> str:

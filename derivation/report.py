@@ -7,8 +7,10 @@ from itertools import groupby
 
 import sympy as sp
 
+from . import prose
 from .printing import plain, pretty
 from .rules import RULES
+from .typeset import Notation, latex
 from .verify import ASSUMPTION, INAPPLICABLE, VERIFIED, WRONG, StepResult, Verification
 
 MARKS = {VERIFIED: "✓", WRONG: "✗", ASSUMPTION: "✗", INAPPLICABLE: "✗"}
@@ -32,7 +34,7 @@ def text_report(v: Verification, colour: bool = False) -> str:
     lines = [style("bold", d.title), style("dim", where), ""]
     lines.append(style("bold", "Assumptions"))
     for a in v.assumptions:
-        lines.append(f"  {a.assumption.id}  {a.assumption.title}: {a.assumption.statement}")
+        lines.append(f"  {a.assumption.id}  {a.assumption.title}: {prose.plain(a.assumption.statement)}")
         if a.holds is not None:
             verdict = style("ok", "✓ holds") if a.holds else style("bad", "✗ FAILS")
             lines.append(f"      {verdict} for {v.activation.name}: {a.evidence}")
@@ -91,26 +93,27 @@ def failure_lines(v: Verification) -> list[str]:
     return out
 
 
-def _expr(expr: sp.Expr | None) -> dict | None:
+def _expr(expr: sp.Expr | None, notation: Notation) -> dict | None:
     if expr is None:
         return None
-    return {"text": plain(expr), "latex": sp.latex(expr)}
+    return {"text": plain(expr), "latex": latex(expr, notation)}
 
 
 def json_report(v: Verification) -> str:
     """One JSON document with every step's id, rule, verdict, derived and claimed forms and failure detail."""
     d = v.derivation
+    notation = Notation.of(d)
     steps = []
     for r in v.steps:
         c = r.comparison
         steps.append({
             "id": r.step.id, "section": r.step.section, "rule": r.step.rule,
-            "rule_formula": RULES[r.step.rule].formula, "uses": list(r.step.uses),
-            "from": list(r.step.inputs), "start": _expr(r.step.start), "note": r.step.note,
+            "rule_formula": prose.plain(RULES[r.step.rule].formula), "uses": list(r.step.uses),
+            "from": list(r.step.inputs), "start": _expr(r.step.start, notation), "note": prose.plain(r.step.note),
             "verdict": r.verdict, "ok": r.ok,
-            "claimed": _expr(r.step.claim), "derived": _expr(r.derived),
-            "difference": _expr(c.difference) if c and not c.equal else None,
-            "ratio": _expr(c.ratio) if c and not c.equal else None,
+            "claimed": _expr(r.step.claim, notation), "derived": _expr(r.derived, notation),
+            "difference": _expr(c.difference, notation) if c and not c.equal else None,
+            "ratio": _expr(c.ratio, notation) if c and not c.equal else None,
             "message": r.message or (c.reason if c else ""),
             "result": r.step.result,
         })

@@ -15,6 +15,7 @@ import sympy as sp
 
 from . import vocabulary as v
 from .model import Definition, SymbolDecl
+from .parser import Namespace
 
 
 class RuleError(ValueError):
@@ -49,6 +50,16 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+
+
+def formula_names() -> Namespace:
+    """The names the rules' formulas (prose with `expressions`) use."""
+    plain = {name: sp.Symbol(name, integer=True) for name in ("i", "j", "k")}
+    plain.update({name: sp.Symbol(name, positive=True) for name in ("N", "a", "sigma", "v1", "v2")})
+    plain.update({name: sp.Symbol(name, real=True) for name in ("u", "c0", "lo", "hi")})
+    indexed = {name: sp.IndexedBase(name, real=True) for name in ("z", "W", "s", "g", "b", "c", "X", "Y")}
+    indexed["n"] = sp.IndexedBase("n", positive=True, integer=True)
+    return Namespace(plain, indexed)
 
 
 def rule(name: str, formula: str, needs: tuple[str, ...] = (), arity: int = 1, aliases: tuple[str, ...] = ()):
@@ -295,13 +306,13 @@ def law_inside(expr: sp.Expr) -> sp.Expr:
 # ---------------------------------------------------------------- the rules
 
 
-@rule("definition", "unfold the network's definitions: z^{i+1}_k = f(s^i_k), s^i_k = sum_j z^i_j W^i_jk + b^i_k")
+@rule("definition", "unfold each definition once: `z[i+1, k] == f(s[i, k])`, then `s[i, k] == Sum(z[i, j]*W[i, j, k], (j, 1, n[i])) + b[i, k]`")
 def definition(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Substitute each definition of the derivation file once, outermost first (see :func:`unfold`)."""
     return changed_or_fail(expr, unfold(expr, ctx.definitions), f"no definition applies to {sp.sstr(expr)}")
 
 
-@rule("chain rule", "dL/ds^i_k = sum_j dL/ds^{i+1}_j * ds^{i+1}_j/ds^i_k = f'(s^i_k) sum_j W^{i+1}_kj dL/ds^{i+1}_j")
+@rule("chain rule", "differentiate the unfolded `s[i+1, j]` with respect to `s[i, k]`: `g[i, k] == df(s[i, k])*Sum(W[i+1, k, j]*g[i+1, j], (j, 1, n[i+2]))`")
 def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Back-propagate a gradient one layer: for g = dL/ds,
 
@@ -341,7 +352,7 @@ def _layer_symbol(units: sp.Expr) -> sp.Symbol:
     return symbols.pop()
 
 
-@rule("linearisation", "f(u) ~ f(0) + f'(0) u and f'(u) ~ f'(0) near u = 0; under A1 f(u) ~ u, f'(u) ~ 1",
+@rule("linearisation", "to first order at 0: `f(u) == f(0) + df(0)*u` and `df(u) == df(0)`, with `f(0)`, `df(0)` computed for the activation",
       needs=("activation", "zero_mean"))
 def linearisation(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """First-order Taylor expansion of the activation about 0, where the centred pre-activation sits (A3):
@@ -356,7 +367,7 @@ def linearisation(expr: sp.Expr, ctx: Context) -> sp.Expr:
     return expr.replace(v.f, lambda u: check.f0 + check.fprime0 * u).replace(v.df, lambda u: check.fprime0)
 
 
-@rule("variance additivity", "Var[sum_j c_j X_j + c] = sum_j c_j^2 Var[X_j] for independent X_j and constants c_j, c",
+@rule("variance additivity", "`Var[Sum(c[j]*X[j], (j, 1, N)) + c0] == Sum(c[j]**2*Var[X[j]], (j, 1, N))` for independent `X[j]` and constants `c[j]`, `c0`",
       needs=("independent",))
 def variance_additivity(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Var[X + Y] = Var[X] + Var[Y] for X independent of Y; Var[X + c] = Var[X] and Var[c X] = c^2 Var[X]
@@ -388,7 +399,7 @@ def variance_additivity(expr: sp.Expr, ctx: Context) -> sp.Expr:
                            f"no variance of a sum or of a shifted/scaled variable in {sp.sstr(expr)}")
 
 
-@rule("product variance", "Var[XY] = E[X]^2 Var[Y] + E[Y]^2 Var[X] + Var[X] Var[Y] for independent X, Y",
+@rule("product variance", "`Var[X*Y] == E[X]**2*Var[Y] + E[Y]**2*Var[X] + Var[X]*Var[Y]` for independent `X`, `Y`",
       needs=("independent",))
 def product_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Var[XY] = E[X^2]E[Y^2] - E[X]^2 E[Y]^2 = E[X]^2 Var[Y] + E[Y]^2 Var[X] + Var[X] Var[Y] for X
@@ -414,7 +425,7 @@ def product_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
                            f"no variance of a product of random variables in {sp.sstr(expr)}")
 
 
-@rule("zero mean", "E[X] = 0 for every centred variable X", needs=("zero_mean",))
+@rule("zero mean", "`E[X] == 0` for every centred variable `X`", needs=("zero_mean",))
 def zero_mean(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Replace E[X] by 0 for each variable X the cited assumptions declare centred (E[z] = E[W] = 0)."""
     centred = ctx.names("zero_mean")
@@ -426,7 +437,7 @@ def zero_mean(expr: sp.Expr, ctx: Context) -> sp.Expr:
                            f"no mean of a centred variable in {sp.sstr(expr)}")
 
 
-@rule("iid summation", "sum_{j=1}^{n} Var[X_j] = n Var[X] when the X_j are identically distributed",
+@rule("iid summation", "`Sum(Var[X[j]], (j, 1, N)) == N*Var[X]` for identically distributed `X[j]`",
       needs=("iid",))
 def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """For X_j identically distributed within a layer, Var[X^i_j] = Var[X^i] for every unit j, so
@@ -482,12 +493,12 @@ def _constant_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
     return result
 
 
-rule("forward condition", "Var[z^{i+1}] = Var[z^i] => n_i Var[W^i] = 1 => Var[W^i] = 1/n_i")(_constant_variance)
-rule("backward condition", "Var[dL/ds^i] = Var[dL/ds^{i+1}] => n_{i+2} Var[W^{i+1}] = 1 => Var[W^i] = 1/n_{i+1}"
-     )(_constant_variance)
+rule("forward condition", "solve `Var[z[i+1]] == Var[z[i]]` for the weight variance: `n[i]*Var[W[i]] == 1`")(_constant_variance)
+rule("backward condition",
+     "solve `Var[g[i]] == Var[g[i+1]]` for the weight variance, re-indexed to layer `i`: `n[i+1]*Var[W[i]] == 1`")(_constant_variance)
 
 
-@rule("harmonic averaging", "Var[W] = 2/(1/v_1 + 1/v_2), the harmonic mean of the two required variances", arity=2)
+@rule("harmonic averaging", "from `Var[W[i]] == v1` and `Var[W[i]] == v2`, their harmonic mean: `Var[W[i]] == 2/(1/v1 + 1/v2)`", arity=2)
 def harmonic_averaging(forward: sp.Expr, backward: sp.Expr, ctx: Context) -> sp.Expr:
     """Both conditions Var[W] = v_1 and Var[W] = v_2 hold only if v_1 = v_2; the compromise is their harmonic
     mean 2/(1/v_1 + 1/v_2). With v_1 = 1/n_i, v_2 = 1/n_{i+1}: Var[W^i] = 2/(n_i + n_{i+1}).
@@ -498,7 +509,7 @@ def harmonic_averaging(forward: sp.Expr, backward: sp.Expr, ctx: Context) -> sp.
     return sp.Eq(first.lhs, sp.cancel(2 / (1 / first.rhs + 1 / second.rhs)), evaluate=False)
 
 
-@rule("uniform variance", "X ~ U(lo, hi) => Var[X] = (hi - lo)^2 / 12, so Var[U(-a, a)] = a^2/3 (integrated)")
+@rule("uniform variance", "`Var[Uniform(lo, hi)] == (hi - lo)**2/12`, integrated from the density `1/(hi - lo)`")
 def uniform_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Var[X] for X ~ U(lo, hi), by integrating the density 1/(hi - lo) on [lo, hi]."""
     law = law_inside(expr)
@@ -507,7 +518,7 @@ def uniform_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
     return distribution_variance(law)
 
 
-@rule("normal", "X ~ N(0, sigma^2) => Var[X] = sigma^2 (integrated); sigma^2 = Var[W] with sigma > 0", arity=2)
+@rule("normal", "`Var[Normal(0, sigma)] == sigma**2` (from the moment generating function), solved for positive `sigma`", arity=2)
 def normal(law_expr: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
     """Choose sigma so that W ~ N(0, sigma^2) has the required variance: integrate Var[N(0, sigma^2)] = sigma^2
     from the Gaussian density, then solve sigma^2 = Var[W] for sigma > 0.
@@ -518,7 +529,7 @@ def normal(law_expr: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
     return solve_positive(distribution_variance(law), equation(condition, "the second input").rhs, ctx)
 
 
-@rule("uniform bound", "a^2/3 = Var[W] with a > 0 => a = sqrt(3 Var[W])", arity=2)
+@rule("uniform bound", "solve `a**2/3 == Var[W[i]]` for positive `a`: `a == sqrt(3*Var[W[i]])`", arity=2)
 def uniform_bound(variance: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
     """Solve (variance of the law in terms of its positive bound a) = Var[W] for a > 0."""
     return solve_positive(variance, equation(condition, "the second input").rhs, ctx)

@@ -18,38 +18,27 @@ class _Moment(sp.Function):
 
     nargs = 1
     bracket_name = ""
-    latex_name = ""
 
     def _sympystr(self, printer):
         return f"{self.bracket_name}[{printer._print(self.args[0])}]"
-
-    def _latex(self, printer, exp=None):
-        tex = rf"{self.latex_name}\left[{printer._print(self.args[0])}\right]"
-        return tex if exp is None else rf"{tex}^{{{exp}}}"
 
 
 class Var(_Moment):
     """Variance Var[X] = E[(X - E[X])^2]."""
 
     bracket_name = "Var"
-    latex_name = r"\operatorname{Var}"
 
 
 class E(_Moment):
     """Expectation E[X]."""
 
     bracket_name = "E"
-    latex_name = r"\mathbb{E}"
 
 
 class df(sp.Function):
     """f'(u), the derivative of the activation."""
 
     nargs = 1
-
-    def _latex(self, printer, exp=None):
-        tex = rf"f'\!\left({printer._print(self.args[0])}\right)"
-        return tex if exp is None else rf"\left({tex}\right)^{{{exp}}}"
 
 
 class f(sp.Function):
@@ -73,17 +62,9 @@ class _Law(sp.Function):
 class Uniform(_Law):
     """A random variable X ~ U(lo, hi)."""
 
-    def _latex(self, printer):
-        lo, hi = (printer._print(a) for a in self.args)
-        return rf"\mathcal{{U}}\left({lo}, {hi}\right)"
-
 
 class Normal(_Law):
     """A random variable X ~ N(mu, sigma^2), given by its mean and standard deviation."""
-
-    def _latex(self, printer):
-        mu, sigma = (printer._print(a) for a in self.args)
-        return rf"\mathcal{{N}}\left({mu}, {sigma}^{{2}}\right)"
 
 
 DISTRIBUTIONS = (Uniform, Normal)

@@ -1,0 +1,194 @@
+"""The verified derivation as a document: what each line of the proof shows, independent of the format.
+
+Claims are shown as their authors wrote them (the parser's display form: same terms, same order); a step
+that failed also carries the expression its rule derived. Results read as "W ~ law, parameter = value"
+when they come from a distribution.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from itertools import groupby
+
+import sympy as sp
+
+from . import __version__
+from . import vocabulary as v
+from .parser import parse
+from .prose import Span, spans
+from .rules import RULES, formula_names
+from .typeset import Notation
+
+# how the rules' generic formulas are typeset: layer superscripts, g = dL/ds
+RULE_NOTATION = Notation(frozenset("zWsgb"), {"g": "s"})
+from .verify import Verification
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of an equation chain: ``left  relation  right``, tagged with its step."""
+
+    step_id: str
+    rule: str
+    uses: tuple[str, ...]
+    inputs: tuple[str, ...]
+    note: list[Span]
+    left: sp.Expr | None
+    right: sp.Expr
+    ok: bool
+    verdict: str
+    message: str = ""
+    derived: sp.Expr | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: list[Line]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Evidence for an assumption: ``left = right`` (math), with whether it is what the assumption needs."""
+
+    left: str
+    right: sp.Expr | None
+    ok: bool
+    words: str = ""
+
+
+@dataclass(frozen=True)
+class AssumptionView:
+    id: str
+    title: str
+    statement: list[Span]
+    checked: bool
+    holds: bool | None
+    facts: list[Fact] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Result:
+    variable: sp.Expr | None
+    law: sp.Expr | None
+    claim: sp.Expr
+    ok: bool
+
+
+@dataclass(frozen=True)
+class SymbolView:
+    example: sp.Expr
+    text: list[Span]
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    title: str
+    source: str
+    summary: list[Span]
+    notation: Notation
+    activation_name: str | None
+    activation: sp.Expr | None
+    symbols: list[SymbolView]
+    assumptions: list[AssumptionView]
+    sections: list[Section]
+    results: list[Result]
+    rules: list[tuple[str, list[Span], tuple[str, ...]]]     # name, formula, the facts it needs
+    verified: int
+    total: int
+    ok: bool
+    sympy_version: str
+    version: str
+    date: str
+
+
+def build(verification: Verification, today: _dt.date | None = None) -> Document:
+    """The document for a verification (any verdicts; the caller decides whether to publish)."""
+    d = verification.derivation
+    notation = Notation.of(d)
+    shown = {s.id: parse(s.claim_text, d.namespace, display=True) for s in d.steps}
+    by_id = {r.step.id: r for r in verification.steps}
+    sections = []
+    for title, results in groupby(verification.steps, key=lambda r: r.step.section):
+        lines = []
+        for r in results:
+            step, claim = r.step, shown[r.step.id]
+            if isinstance(claim, sp.Equality):
+                left, right = claim.lhs, claim.rhs
+            else:
+                left = parse(step.start_text, d.namespace, display=True) if step.start is not None else None
+                right = claim
+            lines.append(Line(step.id, step.rule, step.uses, step.inputs,
+                              spans(step.note, d.namespace),
+                              left, right, r.ok, r.verdict, r.message, r.derived if not r.ok else None))
+        sections.append(Section(title, lines))
+    used_rules = dict.fromkeys(r.step.rule for r in verification.steps)
+    check = verification.activation
+    return Document(
+        name=d.name, title=d.title, source=d.source, summary=spans(d.summary, d.namespace), notation=notation,
+        activation_name=check.name if check else None, activation=check.expr if check else None,
+        symbols=_symbols(d),
+        assumptions=[_assumption(a, check, d.namespace) for a in verification.assumptions],
+        sections=sections,
+        results=[_result(r, by_id, shown) for r in verification.results],
+        rules=[(name, spans(RULES[name].formula, formula_names()), RULES[name].needs) for name in used_rules],
+        verified=verification.verified, total=len(verification.steps), ok=verification.ok,
+        sympy_version=sp.__version__, version=__version__,
+        date=_long_date(today or _dt.date.today()),
+    )
+
+
+def _symbols(d) -> list[SymbolView]:
+    """Each declared non-index name, shown as it first appears in the derivation (z[i, j] -> z^i_j)."""
+    expressions = [x for s in d.steps for x in (s.start, s.claim) if x is not None]
+    expressions += [x for df in d.definitions for x in (df.lhs, df.rhs)]
+    out = []
+    for decl in d.symbols.values():
+        if decl.kind == "index":
+            continue
+        instances = [a for e in expressions for a in e.atoms(sp.Indexed) if a.base.name == decl.name]
+        simplest = lambda a: (sum(sp.count_ops(ix) for ix in a.indices), sp.default_sort_key(a))  # noqa: E731
+        example = min(instances, key=simplest, default=None)
+        if example is None:
+            example = d.namespace.symbols.get(decl.name, sp.Symbol(decl.name))
+        out.append(SymbolView(example, spans(decl.text, d.namespace)))
+    return out
+
+
+def _assumption(a, check, names) -> AssumptionView:
+    view = AssumptionView(a.assumption.id, a.assumption.title, spans(a.assumption.statement, names),
+                          a.holds is not None, a.holds)
+    if a.holds is None or check is None:
+        return view
+    facts = [Fact("f(-x) + f(x)", check.odd_residual, check.odd, "" if check.odd_residual is not None else "undecided")]
+    if check.f0 is not None and check.f0 != 0:
+        facts.append(Fact("f(0)", check.f0, False))
+    if check.fprime0 is not None:
+        facts.append(Fact("f'(0)", check.fprime0, check.fprime0 == 1))
+    elif check.one_sided is not None:
+        left, right = check.one_sided
+        facts.append(Fact("f'(0^-)", left, False))
+        facts.append(Fact("f'(0^+)", right, False, "no derivative at 0"))
+    if check.series is not None:
+        facts.append(Fact("f(x)", check.series, True, check.note))
+    view.facts.extend(facts)
+    return view
+
+
+def _long_date(day: _dt.date) -> str:
+    months = ("January February March April May June July August September October November December").split()
+    return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+def _result(r, by_id, shown) -> Result:
+    """A result, with the distribution it parameterises when it solved for a law's parameter."""
+    step = r.step
+    sources = [step] + [by_id[ref].step for ref in step.inputs]
+    law = next((s.start.args[0] for s in sources
+                if isinstance(s.start, v.Var) and isinstance(s.start.args[0], v.DISTRIBUTIONS)), None)
+    variable = next((by_id[ref].step.claim.lhs.args[0] for ref in step.inputs
+                     if isinstance(by_id[ref].step.claim, sp.Equality) and isinstance(by_id[ref].step.claim.lhs, v.Var)),
+                    None)
+    return Result(variable if law is not None else None, law, shown[step.id], r.ok)

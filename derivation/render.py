@@ -1,0 +1,161 @@
+"""Verified derivation -> LaTeX, PDF, Markdown and HTML, through Jinja templates shipped with the package.
+
+Nothing here decides validity: documents are built from a :class:`verify.Verification`. Files are written
+atomically (a temporary file renamed into place), and the PDF is compiled in a temporary directory with
+shell escape off and paranoid file access, so a failed build leaves every previous output as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from . import document
+from .escape import markdown_text, tex_text
+from .typeset import latex, latex_lines, mathml
+from .verify import Verification
+
+FORMATS = ("pdf", "tex", "md", "html")
+TEX_INSTALL = ("sudo apt-get install texlive-latex-base texlive-latex-recommended "
+               "texlive-fonts-recommended")
+PDFLATEX_SECONDS = 180
+
+
+class RenderError(RuntimeError):
+    """The document could not be produced (one line: what failed and where to look)."""
+
+
+class TexMissing(RenderError):
+    """pdflatex is not installed."""
+
+
+@dataclass(frozen=True)
+class Written:
+    format: str
+    path: Path
+
+
+def _environment(kind: str) -> jinja2.Environment:
+    loader = jinja2.PackageLoader("derivation", "templates")
+    if kind == "tex":
+        env = jinja2.Environment(
+            loader=loader, block_start_string="((*", block_end_string="*))",
+            variable_start_string="(((", variable_end_string=")))",
+            comment_start_string="((#", comment_end_string="#))",
+            trim_blocks=True, lstrip_blocks=True, autoescape=False,
+            undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        env.filters["tex"] = tex_text
+    elif kind == "html":
+        env = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                                 undefined=jinja2.StrictUndefined)
+    else:
+        env = jinja2.Environment(loader=loader, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                                 undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        env.filters["md"] = markdown_text
+    return env
+
+
+def render_text(doc: document.Document, fmt: str) -> str:
+    """The document as LaTeX ('tex'), Markdown ('md') or HTML ('html') source."""
+    kind = {"tex": "tex", "pdf": "tex", "md": "md", "html": "html"}[fmt]
+    env = _environment(kind)
+    notation = doc.notation
+    if kind == "html":
+        env.filters["m"] = lambda e: Markup(mathml(e, notation))
+        env.filters["mi"] = lambda e: Markup(mathml(e, notation, display=False))
+    else:
+        env.filters["m"] = lambda e: latex(e, notation)
+        env.filters["mlines"] = lambda e: latex_lines(e, notation)
+    rule_notation = document.RULE_NOTATION
+    env.filters["mr"] = (lambda e: Markup(mathml(e, rule_notation, display=False))) if kind == "html" \
+        else (lambda e: latex(e, rule_notation))
+    failed = [a.id for a in doc.assumptions if a.holds is False]
+    return env.get_template(f"proof.{kind}.j2").render(doc=doc, failed_assumptions=failed)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())      # mkstemp makes 0600; outputs are ordinary files
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def render(verification: Verification, formats: list[str], out_dir: Path, today=None) -> list[Written]:
+    """Write the requested formats into ``out_dir`` as ``<name>.<ext>``; 'pdf' also writes the .tex.
+
+    Raises TexMissing (after writing the .tex) when pdflatex is absent, RenderError when it fails.
+    """
+    doc = document.build(verification, today)
+    written = []
+    wanted = list(dict.fromkeys("tex" if f == "pdf" else f for f in formats))
+    if "pdf" in formats and "tex" not in wanted:
+        wanted.insert(0, "tex")
+    sources = {}
+    for fmt in wanted:
+        sources[fmt] = render_text(doc, fmt)      # render everything before writing anything
+    for fmt, text in sources.items():
+        path = out_dir / f"{doc.name}.{fmt}"
+        write_atomically(path, text.encode("utf-8"))
+        written.append(Written(fmt, path))
+    if "pdf" in formats:
+        written.append(Written("pdf", compile_pdf(sources["tex"], out_dir / f"{doc.name}.pdf")))
+    return written
+
+
+def pdflatex() -> str | None:
+    return shutil.which("pdflatex")
+
+
+def compile_pdf(tex_source: str, target: Path) -> Path:
+    """Compile LaTeX to ``target`` in a scratch directory; move the PDF into place only on success."""
+    program = pdflatex()
+    if program is None:
+        raise TexMissing(f"pdflatex not found; the .tex is written. Install TeX Live: {TEX_INSTALL}")
+    env = dict(os.environ, openin_any="p", openout_any="p", shell_escape="f")
+    with tempfile.TemporaryDirectory(prefix="derivation-tex-") as scratch:
+        source = Path(scratch) / "proof.tex"
+        source.write_text(tex_source, encoding="utf-8")
+        command = [program, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+                   "-file-line-error", "proof.tex"]
+        for _ in range(2):      # a second pass only if LaTeX asks for one
+            try:
+                done = subprocess.run(command, cwd=scratch, env=env, capture_output=True,
+                                      timeout=PDFLATEX_SECONDS, stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                raise RenderError(f"pdflatex did not finish within {PDFLATEX_SECONDS} s; {target} is unchanged") from None
+            log = (Path(scratch) / "proof.log").read_text(encoding="latin-1") if (Path(scratch) / "proof.log").exists() else ""
+            if done.returncode != 0 or not (Path(scratch) / "proof.pdf").exists():
+                kept = target.with_suffix(".log")
+                write_atomically(kept, log.encode("latin-1"))
+                raise RenderError(f"pdflatex failed: {_first_error(log)}; {target} is unchanged (log: {kept})")
+            if "Rerun to get" not in log:
+                break
+        write_atomically(target, (Path(scratch) / "proof.pdf").read_bytes())
+        write_atomically(target.with_suffix(".log"), log.encode("latin-1"))
+    return target
+
+
+def _first_error(log: str) -> str:
+    match = re.search(r"^(?:\S*:\d+: |! )(.+)$", log, re.M)
+    return match.group(1).strip() if match else "no error message in the log"

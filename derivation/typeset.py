@@ -1,0 +1,220 @@
+"""Mathematics for documents: SymPy's LaTeX and MathML printers, extended to read like the paper.
+
+* Var[X] -> \\operatorname{Var}[\\,X\\,], E[X] -> \\mathbb{E}[\\,X\\,]; f'(u) with a prime.
+* A layered variable (one that appears with two or more indices) puts its layer, the first index, as a
+  superscript and its units as subscripts: z[i, j] -> z^{i}_{j}, W[i+1, k, j] -> W^{i+1}_{kj}, z[i] -> z^{i}.
+* Sizes and other indexed names take subscripts: n[i+1] -> n_{i+1}, X[j] -> X_{j}.
+* A gradient (declared gradient_of = "s") is written as a derivative: g[i, k] -> dL/ds^{i}_{k}.
+* Sums keep their limits; U(lo, hi) and N(mu, sigma^2) read as \\mathcal{U}, \\mathcal{N}.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.mathml import MathMLPresentationPrinter
+
+from .model import Derivation
+
+@dataclass(frozen=True)
+class Notation:
+    layered: frozenset[str] = frozenset()
+    gradients: dict[str, str] = field(default_factory=dict)    # g -> s for g = dL/ds
+    latex_names: dict[str, str] = field(default_factory=dict)  # user LaTeX for a name
+
+    @classmethod
+    def of(cls, derivation: Derivation) -> "Notation":
+        expressions = [d.lhs for d in derivation.definitions] + [d.rhs for d in derivation.definitions]
+        for step in derivation.steps:
+            expressions += [step.claim] + ([step.start] if step.start is not None else [])
+        layered = {a.base.name for e in expressions for a in e.atoms(sp.Indexed) if len(a.indices) > 1}
+        gradients = {d.name: d.gradient_of for d in derivation.symbols.values() if d.gradient_of}
+        names = {d.name: d.latex for d in derivation.symbols.values() if d.latex}
+        return cls(frozenset(layered | set(gradients)), gradients, names)
+
+    def split(self, x: sp.Indexed) -> tuple[str, sp.Expr | None, tuple]:
+        """(name, layer or None, unit indices) for an indexed variable."""
+        name = x.base.name
+        if name in self.layered:
+            return name, x.indices[0], x.indices[1:]
+        return name, None, x.indices
+
+
+def _units_tex(printer, units) -> str:
+    parts = [printer._print(u) for u in units]
+    return "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
+
+
+_BRACKETED_POWER = re.compile(r"^(\\left\(.*\\right\))(\^\{.*\})$", re.S)
+
+
+class ProofLatexPrinter(LatexPrinter):
+    """Terms and factors in the order given (claims are parsed in their written order)."""
+
+    def __init__(self, notation: Notation, settings=None):
+        super().__init__({"order": "none", **(settings or {})})
+        self.notation = notation
+
+    def _name(self, name: str) -> str:
+        return self.notation.latex_names.get(name) or self._print(sp.Symbol(name))
+
+    def _print_Indexed(self, expr):
+        name, layer, units = self.notation.split(expr)
+        if name in self.notation.gradients:
+            inner = sp.Indexed(sp.IndexedBase(self.notation.gradients[name]), *expr.indices)
+            return rf"\frac{{\partial{{L}}}}{{\partial{{{self._print(inner)}}}}}"
+        tex = self._name(name)
+        if layer is not None:
+            tex += f"^{{{self._print(layer)}}}"
+        if units:
+            tex += f"_{{{_units_tex(self, units)}}}"
+        return tex
+
+    def _moment(self, name: str, expr, exp=None) -> str:
+        tex = rf"{name}\left[\,{self._print(expr.args[0])}\,\right]"
+        return tex if exp is None else rf"{{{tex}}}^{{{exp}}}"
+
+    def _print_Var(self, expr, exp=None):
+        return self._moment(r"\operatorname{Var}", expr, exp)
+
+    def _print_E(self, expr, exp=None):
+        return self._moment(r"\mathbb{E}", expr, exp)
+
+    def _print_Pow(self, expr, **kwargs):
+        tex = super()._print_Pow(expr, **kwargs)
+        # {\left(a + b\right)}^{2}: the bracketed base as a group, as chktex (and TeX spacing) prefer
+        match = _BRACKETED_POWER.match(tex)
+        return f"{{{match.group(1)}}}{match.group(2)}" if match else tex
+
+    def _print_f(self, expr, exp=None):
+        tex = rf"f\!\left({self._print(expr.args[0])}\right)"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+    def _print_df(self, expr, exp=None):
+        tex = rf"f'\!\left({self._print(expr.args[0])}\right)"
+        return tex if exp is None else rf"\left({tex}\right)^{{{exp}}}"
+
+    def _print_Uniform(self, expr, exp=None):
+        lo, hi = (self._print(a) for a in expr.args)
+        return rf"\mathcal{{U}}\!\left({lo},\, {hi}\right)"
+
+    def _print_Normal(self, expr, exp=None):
+        mu, sigma = (self._print(a) for a in expr.args)
+        return rf"\mathcal{{N}}\!\left({mu},\, {sigma}^{{2}}\right)"
+
+
+def latex(expr: sp.Expr, notation: Notation = Notation()) -> str:
+    return ProofLatexPrinter(notation).doprint(expr)
+
+
+BREAK_WIDTH = 100    # estimated characters of a display line before it is broken
+
+
+def width(expr: sp.Expr, notation: Notation) -> int:
+    """A rough printed width: the one-line text form, plus room for gradients typeset as fractions."""
+    from .printing import pretty
+    gradients = sum(1 for a in expr.atoms(sp.Indexed) if a.base.name in notation.gradients)
+    return len(pretty(expr)) + 6 * gradients
+
+
+def latex_lines(expr: sp.Expr, notation: Notation = Notation(), limit: int = BREAK_WIDTH) -> list[str]:
+    """``expr`` as one or more display lines: a long sum of terms, or a sum over j of a long bracket,
+    is broken between terms (with \\biggl( ... \\biggr) spanning the lines); anything else stays whole."""
+    printer = ProofLatexPrinter(notation)
+    if width(expr, notation) <= limit:
+        return [printer.doprint(expr)]
+    opener, closer, body = "", "", expr
+    if isinstance(expr, sp.Sum) and isinstance(expr.function, sp.Add):
+        (var, lo, hi), = expr.limits
+        opener = rf"\sum_{{{printer._print(var)}={printer._print(lo)}}}^{{{printer._print(hi)}}} \biggl("
+        closer, body = r"\biggr)", expr.function
+    if not isinstance(body, sp.Add):
+        return [printer.doprint(expr)]
+    lines, current, used = [], opener, 0
+    for position, term in enumerate(body.args):
+        negative = term.could_extract_minus_sign()
+        text = printer._print(-term if negative else term)
+        sign = "- " if negative else ("+ " if position else "")
+        if used and used + width(term, notation) > limit * 0.6:
+            lines.append(current)
+            current, used = "", 0
+        current += f" {sign}{text}" if current else f"{sign}{text}"
+        used += width(term, notation)
+    lines.append(current + closer)
+    return lines
+
+
+class ProofMathMLPrinter(MathMLPresentationPrinter):
+    def __init__(self, notation: Notation, settings=None):
+        super().__init__({"order": "none", **(settings or {})})
+        self.notation = notation
+
+    def _el(self, tag: str, text: str | None = None, *children):
+        node = self.dom.createElement(tag)
+        if text is not None:
+            node.appendChild(self.dom.createTextNode(text))
+        for child in children:
+            node.appendChild(child)
+        return node
+
+    def _row(self, *children):
+        return self._el("mrow", None, *children)
+
+    def _print_Indexed(self, expr):
+        name, layer, units = self.notation.split(expr)
+        if name in self.notation.gradients:
+            inner = sp.Indexed(sp.IndexedBase(self.notation.gradients[name]), *expr.indices)
+            top = self._row(self._el("mi", "∂"), self._el("mi", "L"))
+            bottom = self._row(self._el("mi", "∂"), self._print(inner))
+            return self._el("mfrac", None, top, bottom)
+        base = self._el("mi", name)
+        sub = self._row(*self._units(units)) if units else None
+        if layer is not None and sub is not None:
+            return self._el("msubsup", None, base, sub, self._print(layer))
+        if layer is not None:
+            return self._el("msup", None, base, self._print(layer))
+        return self._el("msub", None, base, sub) if sub is not None else base
+
+    def _units(self, units):
+        out = []
+        simple = all(isinstance(u, sp.Symbol) and len(u.name) == 1 for u in units)
+        for position, unit in enumerate(units):
+            if position and not simple:
+                out.append(self._el("mo", ","))
+            out.append(self._print(unit))
+        return out
+
+    def _bracketed(self, head, *inner, left="[", right="]"):
+        return self._row(head, self._el("mo", left), *inner, self._el("mo", right))
+
+    def _print_Var(self, expr):
+        return self._bracketed(self._el("mi", "Var"), self._print(expr.args[0]))
+
+    def _print_E(self, expr):
+        return self._bracketed(self._el("mi", "𝔼"), self._print(expr.args[0]))
+
+    def _print_f(self, expr):
+        return self._bracketed(self._el("mi", "f"), self._print(expr.args[0]), left="(", right=")")
+
+    def _print_df(self, expr):
+        return self._bracketed(self._el("mi", "f′"), self._print(expr.args[0]), left="(", right=")")
+
+    def _law(self, symbol, first, second):
+        return self._bracketed(self._el("mi", symbol), first, self._el("mo", ","), second, left="(", right=")")
+
+    def _print_Uniform(self, expr):
+        return self._law("𝒰", *(self._print(a) for a in expr.args))
+
+    def _print_Normal(self, expr):
+        sigma2 = self._el("msup", None, self._print(expr.args[1]), self._el("mn", "2"))
+        return self._law("𝒩", self._print(expr.args[0]), sigma2)
+
+
+def mathml(expr: sp.Expr, notation: Notation = Notation(), display: bool = True) -> str:
+    """A complete <math> element (MathML Core) for ``expr``."""
+    body = ProofMathMLPrinter(notation).doprint(expr)
+    mode = ' display="block"' if display else ""
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML"{mode}>{body}</math>'
