@@ -1,4 +1,8 @@
-"""Command line: argument parsing and exit codes only (0 verified, 1 a step or assumption fails, 2 bad input)."""
+"""Command line: argument parsing and exit codes only.
+
+0 verified (and written); 1 a step or assumption fails, or a document could not be built; 2 bad input or
+usage; 3 a tool the command needs (pdflatex) is not installed.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 import os
 import sys
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_TOOL = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,6 +26,15 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: the derivation's own)")
     verify.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     commands.add_parser("list", help="name the built-in derivations")
+    render = commands.add_parser("render", help="write the verified derivation as a document")
+    render.add_argument("derivation", nargs="?", default="glorot",
+                        help="a built-in name or a path to a .toml file (default: glorot)")
+    render.add_argument("--format", nargs="+", default=["pdf"], choices=["pdf", "tex", "md", "html"],
+                        metavar="FORMAT", help="one or more of pdf (with its .tex), tex, md, html (default: pdf)")
+    render.add_argument("--out", default="build", metavar="DIR", help="output directory (default: build)")
+    render.add_argument("--activation", metavar="F", help="as for verify")
+    render.add_argument("--allow-unverified", action="store_true",
+                        help="render even if a step fails, marking the failures on the page")
     return parser
 
 
@@ -32,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list()
+        if args.command == "render":
+            return _render(args)
         return _verify(args)
     except _user_errors() as exc:
         print(f"derivation: error: {exc}", file=sys.stderr)
@@ -71,3 +86,38 @@ def _verify(args: argparse.Namespace) -> int:
         colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         print(text_report(result, colour))
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _render(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .loader import load
+    from .render import RenderError, TexMissing, render
+    from .report import failure_lines
+    from .rules import RULES
+    from .verify import verify
+    derivation = load(args.derivation, {name: r.arity for name, r in RULES.items()})
+    result = verify(derivation, args.activation)
+    if not result.ok and not args.allow_unverified:
+        print(f"derivation: not rendered: {derivation.path} does not verify "
+              f"({result.verified}/{len(result.steps)} steps); fix it, or pass --allow-unverified", file=sys.stderr)
+        for line in failure_lines(result):
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        written = render(result, args.format, Path(args.out))
+    except TexMissing as exc:
+        print(f"derivation: {exc}", file=sys.stderr)
+        return EXIT_MISSING_TOOL
+    except RenderError as exc:
+        print(f"derivation: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"derivation: error: cannot write to {args.out}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for item in written:
+        print(f"wrote {item.path}")
+    if not result.ok:
+        print(f"derivation: warning: rendered although {len(result.steps) - result.verified} step(s) fail; "
+              f"they are marked on the page", file=sys.stderr)
+    return EXIT_OK

@@ -50,9 +50,11 @@ class Section:
 
 @dataclass(frozen=True)
 class Fact:
-    """Evidence for an assumption: ``left = right`` (math), with whether it is what the assumption needs."""
+    """Evidence for an assumption: ``left = right``, with whether it is what the assumption needs.
+    ``left`` is LaTeX from this module (never from a file); ``label`` is the same in Unicode."""
 
     left: str
+    label: str
     right: sp.Expr | None
     ok: bool
     words: str = ""
@@ -122,7 +124,8 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
                 right = claim
             lines.append(Line(step.id, step.rule, step.uses, step.inputs,
                               spans(step.note, d.namespace),
-                              left, right, r.ok, r.verdict, r.message, r.derived if not r.ok else None))
+                              left, right, r.ok, r.verdict, r.message,
+                              _readable(r.derived, d.namespace) if not r.ok and r.derived is not None else None))
         sections.append(Section(title, lines))
     used_rules = dict.fromkeys(r.step.rule for r in verification.steps)
     check = verification.activation
@@ -138,6 +141,13 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
         sympy_version=sp.__version__, version=__version__,
         date=_long_date(today or _dt.date.today()),
     )
+
+
+def _readable(expr: sp.Expr, names) -> sp.Expr:
+    """A computed expression in the conventional order of terms (i + 1, not 1 + i): printed in the
+    derivation syntax, whose printer sorts terms, and parsed back in display form."""
+    from .printing import plain
+    return parse(plain(expr), names, display=True)
 
 
 def _symbols(d) -> list[SymbolView]:
@@ -162,17 +172,18 @@ def _assumption(a, check, names) -> AssumptionView:
                           a.holds is not None, a.holds)
     if a.holds is None or check is None:
         return view
-    facts = [Fact("f(-x) + f(x)", check.odd_residual, check.odd, "" if check.odd_residual is not None else "undecided")]
+    facts = [Fact("f(-x) + f(x)", "f(−x) + f(x)", check.odd_residual, check.odd,
+                  "" if check.odd_residual is not None else "undecided")]
     if check.f0 is not None and check.f0 != 0:
-        facts.append(Fact("f(0)", check.f0, False))
+        facts.append(Fact("f(0)", "f(0)", check.f0, False))
     if check.fprime0 is not None:
-        facts.append(Fact("f'(0)", check.fprime0, check.fprime0 == 1))
+        facts.append(Fact("f'(0)", "f′(0)", check.fprime0, check.fprime0 == 1))
     elif check.one_sided is not None:
         left, right = check.one_sided
-        facts.append(Fact("f'(0^-)", left, False))
-        facts.append(Fact("f'(0^+)", right, False, "no derivative at 0"))
+        facts.append(Fact("f'(0^-)", "f′(0⁻)", left, False))
+        facts.append(Fact("f'(0^+)", "f′(0⁺)", right, False, "no derivative at 0"))
     if check.series is not None:
-        facts.append(Fact("f(x)", check.series, True, check.note))
+        facts.append(Fact("f(x)", "f(x)", check.series, True, check.note))
     view.facts.extend(facts)
     return view
 

@@ -15,7 +15,8 @@ _TEX_SPECIALS = {
 }
 _TEX_PATTERN = re.compile("|".join(re.escape(c) for c in _TEX_SPECIALS))
 
-_MD_PATTERN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
+_MD_PATTERN = re.compile(r"([\\`*_\[\]#|~$])")          # what can start Markdown markup inside a line
+_MD_LINE_START = re.compile(r"^(\s*)([-+]|\d+\.)(?=\s)")     # what would start a list at a paragraph's start
 _HTML_IN_MD = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 SAFE_TEX_COMMANDS = frozenset("""
@@ -36,6 +37,8 @@ def tex_text(text: str) -> str:
 def markdown_text(text: str) -> str:
     """Prose for Markdown: punctuation backslash-escaped, HTML specials as entities."""
     text = _MD_PATTERN.sub(r"\\\1", str(text))
+    text = _MD_LINE_START.sub(lambda m: m.group(1) + (m.group(2)[:-1] + "\\." if m.group(2).endswith(".")
+                                                       else "\\" + m.group(2)), text)
     return "".join(_HTML_IN_MD.get(c, c) for c in text)
 
 

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from . import document
 from .escape import markdown_text, tex_text
-from .typeset import latex, latex_lines, mathml
+from .typeset import latex, latex_lines, mathml, mathml_sequence
 from .verify import Verification
 
 FORMATS = ("pdf", "tex", "md", "html")
@@ -71,6 +71,13 @@ def render_text(doc: document.Document, fmt: str) -> str:
     if kind == "html":
         env.filters["m"] = lambda e: Markup(mathml(e, notation))
         env.filters["mi"] = lambda e: Markup(mathml(e, notation, display=False))
+        env.filters["chain"] = lambda line: Markup(mathml_sequence(
+            ([line.left] if line.left is not None else []) + [("mo", "="), line.right], notation, display=True))
+        env.filters["result"] = lambda r: Markup(mathml_sequence(
+            ([r.variable, ("mo", "∼"), r.law, ("mo", ","), ("mtext", "\u2003")] if r.law is not None else [])
+            + [r.claim.lhs, ("mo", "="), r.claim.rhs], notation, display=True))
+        env.filters["fact"] = lambda label, right: Markup(mathml_sequence(
+            [("mtext", label), ("mo", "="), right], notation))
     else:
         env.filters["m"] = lambda e: latex(e, notation)
         env.filters["mlines"] = lambda e: latex_lines(e, notation)

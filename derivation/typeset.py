@@ -138,6 +138,8 @@ def latex_lines(expr: sp.Expr, notation: Notation = Notation(), limit: int = BRE
         negative = term.could_extract_minus_sign()
         text = printer._print(-term if negative else term)
         sign = "- " if negative else ("+ " if position else "")
+        if sign and not current:
+            sign = "{}" + sign           # a continuation row starts with a binary operator
         if used and used + width(term, notation) > limit * 0.6:
             lines.append(current)
             current, used = "", 0
@@ -177,6 +179,61 @@ class ProofMathMLPrinter(MathMLPresentationPrinter):
         if layer is not None:
             return self._el("msup", None, base, self._print(layer))
         return self._el("msub", None, base, sub) if sub is not None else base
+
+    # Sums, products and sums of terms in the order given, parenthesised only where needed.
+    def _print_Add(self, expr):
+        row = self.dom.createElement("mrow")
+        for position, term in enumerate(expr.args):
+            negative = term.could_extract_minus_sign()
+            if position or negative:
+                row.appendChild(self._el("mo", "−" if negative else "+"))
+            row.appendChild(self._print(-term if negative else term))
+        return row
+
+    def _factor(self, factor):
+        printed = self._print(factor)
+        if isinstance(factor, (sp.Add, sp.Sum)) or (factor.is_Number and factor.is_negative):
+            return self._el("mrow", None, self._el("mo", "("), printed, self._el("mo", ")"))
+        return printed
+
+    def _product(self, factors):
+        row = self.dom.createElement("mrow")
+        for position, factor in enumerate(factors):
+            if position:
+                row.appendChild(self._el("mo", "\u2062"))      # invisible times
+            row.appendChild(self._factor(factor))
+        return row
+
+    def _print_Mul(self, expr):
+        args = list(expr.args)
+        if args and args[0] == -1:
+            rest = args[1:]
+            inner = self._print_Mul(sp.Mul(*rest, evaluate=False)) if len(rest) > 1 else self._factor(rest[0])
+            return self._el("mrow", None, self._el("mo", "−"), inner)
+        numerator = [a for a in args if not (a.is_Pow and a.exp.is_negative)]
+        denominator = [sp.Pow(a.base, -a.exp, evaluate=False) if a.exp != -1 else a.base
+                       for a in args if a.is_Pow and a.exp.is_negative]
+        if not denominator:
+            return self._product(numerator)
+        top = self._product(numerator) if numerator else self._el("mn", "1")
+        bottom = self._product(denominator) if len(denominator) > 1 else self._print(denominator[0])
+        return self._el("mfrac", None, top, bottom)
+
+    def _print_Pow(self, expr):
+        if expr.exp.is_negative and expr.exp.is_number:        # x^(-p) as 1 / x^p
+            positive = expr.base if expr.exp == -1 else sp.Pow(expr.base, -expr.exp, evaluate=False)
+            return self._el("mfrac", None, self._el("mn", "1"), self._print(positive))
+        return super()._print_Pow(expr)
+
+    def _print_Sum(self, expr):
+        (var, lo, hi), = expr.limits
+        sigma = self._el("munderover", None, self._el("mo", "∑"),
+                         self._row(self._print(var), self._el("mo", "="), self._print(lo)), self._print(hi))
+        return self._row(sigma, self._factor(expr.function) if isinstance(expr.function, sp.Add)
+                         else self._print(expr.function))
+
+    def _print_Order(self, expr):
+        return self._bracketed(self._el("mi", "O"), self._print(expr.expr), left="(", right=")")
 
     def _units(self, units):
         out = []
@@ -218,3 +275,18 @@ def mathml(expr: sp.Expr, notation: Notation = Notation(), display: bool = True)
     body = ProofMathMLPrinter(notation).doprint(expr)
     mode = ' display="block"' if display else ""
     return f'<math xmlns="http://www.w3.org/1998/Math/MathML"{mode}>{body}</math>'
+
+
+def mathml_sequence(items, notation: Notation = Notation(), display: bool = False) -> str:
+    """One <math> element from a sequence of SymPy expressions and ("mo" | "mtext", text) pairs,
+    e.g. [W[i], ("mo", "∼"), law] for W ~ law. Texts are escaped by the DOM."""
+    printer = ProofMathMLPrinter(notation)
+    row = printer.dom.createElement("mrow")
+    for item in items:
+        if isinstance(item, tuple):
+            tag, text = item
+            row.appendChild(printer._el(tag, text))
+        else:
+            row.appendChild(printer._print(item))
+    mode = ' display="block"' if display else ""
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML"{mode}>{row.toxml()}</math>'
