@@ -18,7 +18,7 @@ from . import vocabulary as v
 from .parser import parse
 from .prose import Span, spans
 from .rules import RULES, formula_names
-from .typeset import Notation
+from .typeset import Notation, readable
 
 # how the rules' generic formulas are typeset: layer superscripts, g = dL/ds
 RULE_NOTATION = Notation(frozenset("zWsgb"), {"g": "s"})
@@ -125,13 +125,13 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
             lines.append(Line(step.id, step.rule, step.uses, step.inputs,
                               spans(step.note, d.namespace),
                               left, right, r.ok, r.verdict, r.message,
-                              _readable(r.derived, d.namespace) if not r.ok and r.derived is not None else None))
+                              readable(r.derived) if not r.ok and r.derived is not None else None))
         sections.append(Section(title, lines))
     used_rules = dict.fromkeys(r.step.rule for r in verification.steps)
     check = verification.activation
     return Document(
         name=d.name, title=d.title, source=d.source, summary=spans(d.summary, d.namespace), notation=notation,
-        activation_name=check.name if check else None, activation=check.expr if check else None,
+        activation_name=check.name if check else None, activation=readable(check.expr) if check else None,
         symbols=_symbols(d),
         assumptions=[_assumption(a, check, d.namespace) for a in verification.assumptions],
         sections=sections,
@@ -141,13 +141,6 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
         sympy_version=sp.__version__, version=__version__,
         date=_long_date(today or _dt.date.today()),
     )
-
-
-def _readable(expr: sp.Expr, names) -> sp.Expr:
-    """A computed expression in the conventional order of terms (i + 1, not 1 + i): printed in the
-    derivation syntax, whose printer sorts terms, and parsed back in display form."""
-    from .printing import plain
-    return parse(plain(expr), names, display=True)
 
 
 def _symbols(d) -> list[SymbolView]:
@@ -172,10 +165,10 @@ def _assumption(a, check, names) -> AssumptionView:
                           a.holds is not None, a.holds)
     if a.holds is None or check is None:
         return view
-    facts = [Fact("f(-x) + f(x)", "f(−x) + f(x)", check.odd_residual, check.odd,
+    facts = [Fact("f(-x) + f(x)", "f(−x) + f(x)", readable(check.odd_residual) if check.odd_residual is not None else None, check.odd,
                   "" if check.odd_residual is not None else "undecided")]
     if check.f0 is not None and check.f0 != 0:
-        facts.append(Fact("f(0)", "f(0)", check.f0, False))
+        facts.append(Fact("f(0)", "f(0)", readable(check.f0), False))
     if check.fprime0 is not None:
         facts.append(Fact("f'(0)", "f′(0)", check.fprime0, check.fprime0 == 1))
     elif check.one_sided is not None:

@@ -44,12 +44,12 @@ def markdown_text(text: str) -> str:
 
 def unsafe_tex(text: str) -> str | None:
     """What in a symbol's LaTeX is not allowed (the first offender), or None when it is safe."""
-    for char in text:
-        if not _TEX_ALLOWED_CHARS.match(char):
-            return f"the character {char!r}"
     for command in _TEX_COMMAND.findall(text):
         if command not in SAFE_TEX_COMMANDS:
             return f"the command \\{command}"
+    for char in text:
+        if not _TEX_ALLOWED_CHARS.match(char):
+            return f"the character {char!r}"
     depth = 0
     for char in text:
         depth += {"{": 1, "}": -1}.get(char, 0)

@@ -10,7 +10,7 @@ import sympy as sp
 from . import prose
 from .printing import plain, pretty
 from .rules import RULES
-from .typeset import Notation, latex
+from .typeset import Notation, latex, readable
 from .verify import ASSUMPTION, INAPPLICABLE, VERIFIED, WRONG, StepResult, Verification
 
 MARKS = {VERIFIED: "✓", WRONG: "✗", ASSUMPTION: "✗", INAPPLICABLE: "✗"}
@@ -96,7 +96,7 @@ def failure_lines(v: Verification) -> list[str]:
 def _expr(expr: sp.Expr | None, notation: Notation) -> dict | None:
     if expr is None:
         return None
-    return {"text": plain(expr), "latex": latex(expr, notation)}
+    return {"text": plain(expr), "latex": latex(readable(expr), notation)}
 
 
 def json_report(v: Verification) -> str:

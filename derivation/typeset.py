@@ -106,6 +106,23 @@ class ProofLatexPrinter(LatexPrinter):
         return rf"\mathcal{{N}}\!\left({mu},\, {sigma}^{{2}}\right)"
 
 
+def readable(expr: sp.Expr) -> sp.Expr:
+    """A computed expression in the conventional order of terms (i + 1, not SymPy's internal 1 + i).
+
+    The printers keep terms in the order given, which is right for claims (parsed in display form, as
+    written); a computed expression is printed in the derivation syntax, whose printer sorts terms
+    conventionally, and parsed back in display form with the names it contains.
+    """
+    from .parser import Namespace, ParseError, parse
+    from .printing import plain
+    symbols = {s.name: s for s in expr.atoms(sp.Symbol)}
+    indexed = {a.base.name: a.base for a in expr.atoms(sp.Indexed)}
+    try:
+        return parse(plain(expr), Namespace(symbols, indexed), display=True)
+    except ParseError:
+        return expr
+
+
 def latex(expr: sp.Expr, notation: Notation = Notation()) -> str:
     return ProofLatexPrinter(notation).doprint(expr)
 
@@ -138,11 +155,11 @@ def latex_lines(expr: sp.Expr, notation: Notation = Notation(), limit: int = BRE
         negative = term.could_extract_minus_sign()
         text = printer._print(-term if negative else term)
         sign = "- " if negative else ("+ " if position else "")
-        if sign and not current:
-            sign = "{}" + sign           # a continuation row starts with a binary operator
         if used and used + width(term, notation) > limit * 0.6:
             lines.append(current)
             current, used = "", 0
+        if sign and not current:
+            sign = "{}" + sign           # a continuation row starts with a binary operator
         current += f" {sign}{text}" if current else f"{sign}{text}"
         used += width(term, notation)
     lines.append(current + closer)

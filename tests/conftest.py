@@ -29,7 +29,7 @@ def replace_field(text: str, step_id: str, field: str, value: str) -> str:
 
 def glorot_with(step_id: str, claim: str, field: str = "claim"):
     """Load the shipped Glorot derivation with one step's claim (or other field) replaced."""
-    return loads(replace_field(GLOROT_TEXT, step_id, field, claim), "glorot.toml", ARITIES)
+    return loads(replace_field(GLOROT_TEXT, step_id, field, claim), "glorot.toml", ARITIES, name="glorot")
 
 
 def verify_with(step_id: str, claim: str, activation: str | None = None):
@@ -42,7 +42,7 @@ def failed_ids(result) -> list[str]:
 
 @pytest.fixture(scope="session")
 def glorot():
-    return loads(GLOROT_TEXT, "glorot.toml", ARITIES)
+    return loads(GLOROT_TEXT, "glorot.toml", ARITIES, name="glorot")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,221 @@
+"""Documents: the real PDF (pdflatex, pdftotext, chktex), Markdown and HTML, safety of prose, atomic output."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from derivation.loader import loads
+from derivation.render import RenderError, TexMissing, compile_pdf, render, render_text
+from derivation.document import build
+from derivation.verify import verify
+
+from conftest import ARITIES, GLOROT_TEXT, replace_field
+
+IN_CI = bool(os.environ.get("CI"))
+needs = {tool: pytest.mark.skipif(shutil.which(tool) is None and not IN_CI, reason=f"{tool} not installed")
+         for tool in ("pdflatex", "pdftotext", "chktex", "chromium")}
+STEP_IDS = ["F0", "F1", "F2", "F3", "F4", "F5", "F6", "B0", "B1", "B2", "B3", "B4", "B5", "B6", "D1", "D2", "D3", "D4"]
+HOSTILE = r"Literally \input{/etc/passwd} and \write18{touch PWNED} with a_b, 50% & <script>alert(1)</script>"
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "derivation", *args], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, glorot_result):
+    out = tmp_path_factory.mktemp("render")
+    return out, render(glorot_result, ["pdf", "md", "html"], out)
+
+
+def hostile_verification():
+    text = replace_field(GLOROT_TEXT, "F2", "note", HOSTILE)
+    text = text.replace('title = "Xavier/Glorot initialisation"', 'title = "Glorot 100% _safe_ & <b>bold</b>"')
+    return verify(loads(text, "hostile.toml", ARITIES, name="hostile"))
+
+
+@needs["pdflatex"]
+@needs["pdftotext"]
+def test_pdf_has_every_step_and_the_results(rendered):
+    out, written = rendered
+    pdf = out / "glorot.pdf"
+    assert [w.format for w in written] == ["tex", "md", "html", "pdf"]
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    for step in STEP_IDS:
+        assert f"({step})" in text, step
+    for phrase in ("Results", "Forward pass", "Backward pass", "Weight distribution", "Verification record",
+                   "18 of 18 steps verified", "harmonic averaging", "uniform bound"):
+        assert phrase in text, phrase
+    assert "Checked for f (x) = tanh" in text or "Checked for f(x) = tanh" in text
+
+
+@needs["pdflatex"]
+def test_no_overfull_boxes(rendered):
+    out, _ = rendered
+    log = (out / "glorot.log").read_text(encoding="latin-1")
+    assert "Overfull" not in log and "Underfull" not in log
+
+
+@needs["chktex"]
+@pytest.mark.parametrize("which", ["verified", "unverified"])
+def test_chktex_reports_nothing(tmp_path, glorot_result, which):
+    if which == "verified":
+        verification = glorot_result
+    else:
+        text = replace_field(GLOROT_TEXT, "B3", "claim", "Sum(E[W[i+1, k, j]]*Var[g[i+1, j]], (j, 1, n[i+2]))")
+        verification = verify(loads(text, "wrong.toml", ARITIES, name="wrong"))
+        assert not verification.ok
+    render(verification, ["tex"], tmp_path)
+    tex = next(tmp_path.glob("*.tex"))
+    done = subprocess.run(["chktex", "-q", "-v0", str(tex)], capture_output=True, text=True)
+    assert done.stdout.strip() == "" and done.returncode == 0, done.stdout
+
+
+def test_unverified_document_marks_the_failure(tmp_path):
+    text = replace_field(GLOROT_TEXT, "B3", "claim", "Sum(E[W[i+1, k, j]]*Var[g[i+1, j]], (j, 1, n[i+2]))")
+    verification = verify(loads(text, "wrong.toml", ARITIES, name="wrong"))
+    doc = build(verification)
+    tex, md, html = (render_text(doc, f) for f in ("tex", "md", "html"))
+    assert r"\notok\ \textbf{B3}" in tex and "Not verified: the rule derives" in tex and r"\color{bad}" in tex
+    assert "17 of 18" in tex
+    assert "✗ **Not verified.** The rule derives" in md
+    assert 'class="step bad" id="B3"' in html and "✗ wrong" in html
+
+
+@needs["pdflatex"]
+@needs["pdftotext"]
+def test_hostile_prose_appears_literally_and_runs_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    written = render(hostile_verification(), ["pdf", "md", "html"], tmp_path / "out")
+    files = {w.format: w.path for w in written}
+    assert not (tmp_path / "PWNED").exists() and not (tmp_path / "out" / "PWNED").exists()
+    tex = files["tex"].read_text()
+    assert r"\textbackslash{}input\{/etc/passwd\}" in tex and r"\textbackslash{}write18" in tex
+    assert r"a\_b, 50\% \&" in tex
+    pdf_text = " ".join(subprocess.run(["pdftotext", str(files["pdf"]), "-"], capture_output=True, text=True).stdout.split())
+    assert r"\input{/etc/passwd}" in pdf_text and r"\write18{touch PWNED}" in pdf_text
+    assert "root:x:0" not in pdf_text
+    assert "50% & <script>alert(1)</script>" in pdf_text
+    html = files["html"].read_text()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    md = files["md"].read_text()
+    assert "&lt;script&gt;" in md and "<script>" not in md and r"a\_b" in md
+
+
+def test_symbol_latex_cannot_inject(tmp_path):
+    from derivation.loader import LoadError
+    text = GLOROT_TEXT.replace('a = { kind = "positive",', r'a = { kind = "positive", latex = "\\input{/etc/passwd}",')
+    with pytest.raises(LoadError, match=r"may not contain the command \\input"):
+        loads(text, "evil.toml", ARITIES)
+
+
+def test_html_is_self_contained(rendered):
+    out, _ = rendered
+    html = (out / "glorot.html").read_text()
+    assert "<script" not in html.lower()
+    assert re.findall(r"(?:src|href)=\"(?!#)", html) == []
+    assert [u for u in re.findall(r"https?://[^\"' )]+", html) if u != "http://www.w3.org/1998/Math/MathML"] == []
+    assert html.count("<math") > 40 and "Content-Security-Policy" in html
+
+
+def test_markdown_uses_display_math(rendered):
+    out, _ = rendered
+    md = (out / "glorot.md").read_text()
+    assert md.count("$$") >= 2 * len(STEP_IDS)
+    assert r"\tag{F3}" in md and "| step | rule | assumptions | verdict |" in md
+
+
+def test_failed_build_keeps_the_previous_pdf(tmp_path):
+    if shutil.which("pdflatex") is None and not IN_CI:
+        pytest.skip("pdflatex not installed")
+    target = tmp_path / "proof.pdf"
+    target.write_bytes(b"%PDF previous good version")
+    with pytest.raises(RenderError, match="unchanged"):
+        compile_pdf(r"\documentclass{article}\begin{document}\undefinedcommand\end{document}", target)
+    assert target.read_bytes() == b"%PDF previous good version"
+    assert (tmp_path / "proof.log").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_missing_tex_writes_the_tex_and_says_how_to_install(tmp_path, monkeypatch, glorot_result):
+    import derivation.render as module
+    monkeypatch.setattr(module, "pdflatex", lambda: None)
+    with pytest.raises(TexMissing, match="apt-get install texlive-latex-base"):
+        render(glorot_result, ["pdf"], tmp_path)
+    assert (tmp_path / "glorot.tex").exists() and not (tmp_path / "glorot.pdf").exists()
+
+
+def test_cli_without_tex_exits_3_with_one_line(tmp_path):
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent))
+    done = run("render", "--out", str(tmp_path), env=env)
+    assert done.returncode == 3
+    assert done.stderr.count("\n") == 1 and "apt-get install" in done.stderr
+    assert (tmp_path / "glorot.tex").exists() and not (tmp_path / "glorot.pdf").exists()
+
+
+def test_cli_refuses_to_render_an_unverified_derivation(tmp_path):
+    done = run("render", "--activation", "sigmoid", "--out", str(tmp_path), "--format", "md")
+    assert done.returncode == 1
+    assert "not rendered" in done.stderr and "--allow-unverified" in done.stderr
+    assert "F1 (linearisation): assumption A1 fails for sigmoid" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_allow_unverified_renders_with_marks(tmp_path):
+    done = run("render", "--activation", "sigmoid", "--allow-unverified", "--out", str(tmp_path), "--format", "md", "html")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["glorot.html", "glorot.md"]
+    md = (tmp_path / "glorot.md").read_text()
+    assert "**Not verified.** 16 of 18 steps verified; assumption A1 does not hold" in md
+    assert "f(0) = \\frac{1}{2}$ ✗" in md
+
+
+def test_cli_formats_and_output_directory(tmp_path):
+    done = run("render", "--format", "md", "html", "--out", str(tmp_path / "notes"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "notes").iterdir()) == ["glorot.html", "glorot.md"]
+    assert "wrote" in done.stdout
+
+
+@needs["chromium"]
+def test_html_renders_in_a_real_browser(rendered, tmp_path):
+    """Load the page in headless Chromium: every <math> element is laid out with a size, and nothing errs.
+    A wrapper page (ours, not the product's) measures the document in an iframe and prints the result."""
+    out, _ = rendered
+    page = out / "glorot.html"
+    probe = tmp_path / "probe.html"
+    probe.write_text(f"""<!DOCTYPE html><html><body><iframe id="f" src="{page.as_uri()}" width="1000" height="800"></iframe>
+<pre id="result">pending</pre><script>
+window.addEventListener('load', () => {{
+  const d = document.getElementById('f').contentDocument;
+  const maths = [...d.querySelectorAll('math')];
+  const sized = maths.filter(m => {{ const r = m.getBoundingClientRect(); return r.width > 0 && r.height > 0; }});
+  const block = d.querySelector('math[display="block"]'); const display = block ? getComputedStyle(block).display : 'none';
+  document.getElementById('result').textContent = 'MATHS=' + maths.length + ' SIZED=' + sized.length +
+      ' MIDISPLAY=' + display + ' TITLE=' + d.title;
+}});
+</script></body></html>""")
+    chromium = shutil.which("chromium")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--allow-file-access-from-files"]
+    dom = subprocess.run([chromium, *flags, "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    match = re.search(r"MATHS=(\d+) SIZED=(\d+) MIDISPLAY=(.+?) TITLE=(.*)</pre>", dom)
+    assert match, re.search(r"<pre id=\"result\">(.*?)</pre>", dom, re.S).group(1)
+    maths, sized = int(match.group(1)), int(match.group(2))
+    assert maths > 40 and sized == maths
+    assert match.group(3) == "block math"        # laid out by the browser's native MathML engine
+    assert "Xavier/Glorot" in match.group(4)
+    shot = tmp_path / "shot.png"
+    subprocess.run([chromium, *flags, "--window-size=1000,1400", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 20_000
