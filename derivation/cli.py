@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: the derivation's own)")
     verify.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     commands.add_parser("list", help="name the built-in derivations")
+    witness = commands.add_parser("witness", help="check every rule's identity exactly and by Monte Carlo")
+    witness.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    witness.add_argument("--samples", type=int, default=400_000, help="Monte Carlo samples (default: 400000)")
     render = commands.add_parser("render", help="write the verified derivation as a document")
     render.add_argument("derivation", nargs="?", default="glorot",
                         help="a built-in name or a path to a .toml file (default: glorot)")
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list()
         if args.command == "render":
             return _render(args)
+        if args.command == "witness":
+            return _witness(args)
         return _verify(args)
     except _user_errors() as exc:
         print(f"derivation: error: {exc}", file=sys.stderr)
@@ -121,3 +126,16 @@ def _render(args: argparse.Namespace) -> int:
         print(f"derivation: warning: rendered although {len(result.steps) - result.verified} step(s) fail; "
               f"they are marked on the page", file=sys.stderr)
     return EXIT_OK
+
+
+def _witness(args: argparse.Namespace) -> int:
+    if args.samples < 1000:
+        print("derivation: error: --samples must be at least 1000", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from .layer import simulate
+    from .report import witness_report
+    from .witness import run
+    witnesses = run(args.seed, args.samples)
+    gains = [g for activation in ("tanh", "sigmoid", "relu") for g in simulate(activation, seed=args.seed)]
+    print(witness_report(witnesses, gains, args.seed, args.samples))
+    return EXIT_OK if all(w.ok for w in witnesses) else EXIT_FAILED

@@ -80,9 +80,9 @@ def canonical(expr: sp.Expr) -> sp.Expr:
 def _rename_bound(expr: sp.Expr, depth: int = 0) -> sp.Expr:
     """Summation variables become _s0, _s1, ... by nesting depth (sibling sums are separate scopes)."""
     if isinstance(expr, sp.Sum):
-        (var, lo, hi), = expr.limits
+        body, (var, lo, hi) = v.peel(expr)
         name = sp.Symbol(f"_s{depth}", integer=True)
-        return sp.Sum(_rename_bound(expr.function.xreplace({var: name}), depth + 1), (name, lo, hi))
+        return sp.Sum(_rename_bound(body.xreplace({var: name}), depth + 1), (name, lo, hi))
     if not expr.args or isinstance(expr, sp.Indexed):
         return expr
     return expr.func(*[_rename_bound(a, depth) for a in expr.args])
@@ -91,8 +91,8 @@ def _rename_bound(expr: sp.Expr, depth: int = 0) -> sp.Expr:
 def _expand_sums(expr: sp.Expr) -> sp.Expr:
     """sum_j (a_j + b_j) -> sum_j a_j + sum_j b_j; sum_j c x_j -> c sum_j x_j; then expand."""
     if isinstance(expr, sp.Sum):
-        (var, lo, hi), = expr.limits
-        body = sp.expand(_expand_sums(expr.function))
+        inner, (var, lo, hi) = v.peel(expr)
+        body = sp.expand(_expand_sums(inner))
         out = sp.S.Zero
         for term in sp.Add.make_args(body):
             outside = [a for a in sp.Mul.make_args(term) if var not in a.free_symbols]

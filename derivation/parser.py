@@ -33,7 +33,7 @@ FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
     "Uniform": v.Uniform, "Normal": v.Normal,
 }
 MOMENTS = {"Var": v.Var, "E": v.E}
-CONSTANTS = {"pi": sp.pi}
+CONSTANTS = {"pi": sp.pi, "I": sp.I}
 
 
 class ParseError(ValueError):

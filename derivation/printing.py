@@ -5,6 +5,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from .vocabulary import peel
+
 
 class PlainPrinter(StrPrinter):
     """The derivation-file syntax: Var[X], E[X], z[i, j], Sum(body, (j, 1, n)), lhs == rhs."""
@@ -15,14 +17,18 @@ class PlainPrinter(StrPrinter):
     def _print_Dummy(self, expr):
         return expr.name
 
+    def _print_Sum(self, expr):
+        function, (var, lo, hi) = peel(expr)
+        return f"Sum({self._print(function)}, ({self._print(var)}, {self._print(lo)}, {self._print(hi)}))"
+
 
 class UnicodePrinter(PlainPrinter):
     """For the terminal: Σ_{j=1..n[i]} (...), ·, ², √."""
 
     def _print_Sum(self, expr):
-        (var, lo, hi), = expr.limits
-        body = self._print(expr.function)
-        if isinstance(expr.function, sp.Add):
+        function, (var, lo, hi) = peel(expr)
+        body = self._print(function)
+        if isinstance(function, sp.Add):
             body = f"({body})"
         return f"Σ_{{{self._print(var)}={self._print(lo)}..{self._print(hi)}}} {body}"
 

@@ -134,3 +134,29 @@ def json_report(v: Verification) -> str:
 def list_report(entries: list[tuple[str, str]]) -> str:
     width = max((len(name) for name, _ in entries), default=0)
     return "\n".join(f"{name:<{width}}  {summary}" for name, summary in entries)
+
+
+def witness_report(witnesses, gains, seed: int, samples: int) -> str:
+    """The witnesses as a table, then the simulated layer gains, then one summary line."""
+    from .witness import Z
+    lines = [f"Rule witnesses: exact (integration, enumeration, sympy.stats) and Monte Carlo "
+             f"(seed {seed}, {samples} samples, within {Z:g} standard errors)", ""]
+    lines.append(f"  {'rule':<20} {'exact':<7} {'Monte Carlo: estimate vs exact (tolerance, samples)':<52} verdict")
+    for w in witnesses:
+        exact = "holds" if w.exact_holds else "fails"
+        mc = w.monte_carlo
+        sampled = "-" if mc is None else f"{mc.estimate:.6g} vs {mc.exact:.6g} (±{mc.tolerance:.2g}, {mc.samples})"
+        verdict = ("ok" if w.ok else "FAILED") + (" (fails, as it must)" if w.expect_failure and w.ok else "")
+        lines.append(f"  {w.rule:<20} {exact:<7} {sampled:<52} {verdict}")
+        lines.append(f"  {'':<20} {w.statement}")
+    lines += ["", "One layer with Glorot uniform weights (width 512): variance gain against the input variance",
+              f"  {'activation':<10} {'Var[s]':>7} {'forward':>9} {'backward':>9} {'linear regime':>14} {'drift':>8}"]
+    for g in gains:
+        predicted = "none" if g.predicted is None else f"{g.predicted:g}"
+        drift = "" if g.predicted is None else f"{(g.forward - g.predicted) / g.predicted:+.1%}"
+        lines.append(f"  {g.activation:<10} {g.input_variance:>7g} {g.forward:>9.4f} {g.backward:>9.4f} "
+                     f"{predicted:>14} {drift:>8}")
+    failed = [w for w in witnesses if not w.ok]
+    lines += ["", f"{len(witnesses) - len(failed)}/{len(witnesses)} witnesses hold"
+              + ("" if not failed else ": " + ", ".join(w.rule for w in failed) + " FAILED")]
+    return "\n".join(lines)

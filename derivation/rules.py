@@ -148,8 +148,8 @@ def rename_bound(expr: sp.Expr, avoid: set[sp.Symbol]) -> sp.Expr:
 
     def visit(node):
         if isinstance(node, sp.Sum):
-            body = visit(node.function)
-            (var, lo, hi), = node.limits
+            inner, (var, lo, hi) = v.peel(node)
+            body = visit(inner)
             new = var if var not in avoid else fresh_index(avoid | body.free_symbols)
             avoid.add(new)
             return sp.Sum(body.xreplace({var: new}), (new, lo, hi))
@@ -209,14 +209,14 @@ def pull_out_of_sums(expr: sp.Expr) -> sp.Expr:
     """sum_j c * x_j = c * sum_j x_j for c not depending on j (every Sum in ``expr``)."""
 
     def pull(node):
-        (var,) = node.variables
-        body = node.function
+        body, limit = v.peel(node)
+        var = limit[0]
         factors = sp.Mul.make_args(body)
         outside = [a for a in factors if var not in a.free_symbols]
         inside = [a for a in factors if var in a.free_symbols]
         if not outside:
             return node
-        return sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), *node.limits)
+        return sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), limit)
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), pull)
 
@@ -225,11 +225,11 @@ def eliminate_deltas(expr: sp.Expr) -> sp.Expr:
     """sum_{m=lo}^{hi} delta(k, m) h(m) = h(k), for an index k that ranges over lo..hi."""
 
     def collapse(node):
-        (var,) = node.variables
-        for factor in sp.Mul.make_args(node.function):
+        body, (var, _, _) = v.peel(node)
+        for factor in sp.Mul.make_args(body):
             if isinstance(factor, sp.KroneckerDelta) and var in factor.args:
                 other = factor.args[0] if factor.args[1] == var else factor.args[1]
-                return (node.function / factor).xreplace({var: other})
+                return (body / factor).xreplace({var: other})
         return node
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), collapse)
@@ -381,7 +381,6 @@ def variance_additivity(expr: sp.Expr, ctx: Context) -> sp.Expr:
         for term in terms:
             coeff, rand = split_coefficient(term, ctx)
             if isinstance(rand, sp.Sum):
-                (var,) = rand.variables
                 inner_coeff, inner = split_coefficient(rand.function, ctx)
                 parts.append((coeff, inner_coeff, inner, rand.limits))
             else:
@@ -446,9 +445,7 @@ def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
     identical = ctx.names("iid")
 
     def collapse(node):
-        (var, lo, hi), = node.limits
-
-        body = node.function
+        body, (var, lo, hi) = v.peel(node)
         for kind in (v.Var, v.E):
             body = map_moments(body, kind, lambda arg, k=kind: k(drop_unit_indices(arg, var))
                                if v.base_name(arg) in identical and isinstance(arg, sp.Indexed) else None)

@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.mathml import MathMLPresentationPrinter
 
+from . import vocabulary as v
 from .model import Derivation
 
 @dataclass(frozen=True)
@@ -144,10 +145,10 @@ def latex_lines(expr: sp.Expr, notation: Notation = Notation(), limit: int = BRE
     if width(expr, notation) <= limit:
         return [printer.doprint(expr)]
     opener, closer, body = "", "", expr
-    if isinstance(expr, sp.Sum) and isinstance(expr.function, sp.Add):
-        (var, lo, hi), = expr.limits
+    if isinstance(expr, sp.Sum) and isinstance(v.peel(expr)[0], sp.Add):
+        function, (var, lo, hi) = v.peel(expr)
         opener = rf"\sum_{{{printer._print(var)}={printer._print(lo)}}}^{{{printer._print(hi)}}} \biggl("
-        closer, body = r"\biggr)", expr.function
+        closer, body = r"\biggr)", function
     if not isinstance(body, sp.Add):
         return [printer.doprint(expr)]
     lines, current, used = [], opener, 0
@@ -243,11 +244,10 @@ class ProofMathMLPrinter(MathMLPresentationPrinter):
         return super()._print_Pow(expr)
 
     def _print_Sum(self, expr):
-        (var, lo, hi), = expr.limits
+        function, (var, lo, hi) = v.peel(expr)
         sigma = self._el("munderover", None, self._el("mo", "∑"),
                          self._row(self._print(var), self._el("mo", "="), self._print(lo)), self._print(hi))
-        return self._row(sigma, self._factor(expr.function) if isinstance(expr.function, sp.Add)
-                         else self._print(expr.function))
+        return self._row(sigma, self._factor(function) if isinstance(function, sp.Add) else self._print(function))
 
     def _print_Order(self, expr):
         return self._bracketed(self._el("mi", "O"), self._print(expr.expr), left="(", right=")")

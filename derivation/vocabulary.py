@@ -100,3 +100,10 @@ def base_name(x: sp.Expr) -> str | None:
     if isinstance(x, (sp.Symbol, sp.IndexedBase)):
         return x.name
     return None
+
+
+def peel(s: sp.Sum) -> tuple[sp.Expr, tuple[sp.Symbol, sp.Expr, sp.Expr]]:
+    """A sum as (body, outermost limit). SymPy merges a sum of a sum into one Sum with several limits,
+    innermost first; peeling the last limit treats every Sum as nested single sums."""
+    *inner, outer = s.limits
+    return (sp.Sum(s.function, *inner) if inner else s.function), tuple(outer)
