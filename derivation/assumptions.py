@@ -83,24 +83,28 @@ class ActivationCheck:
         return ", ".join(self.findings())
 
 
-def activation_expr(spec: str) -> tuple[str, sp.Expr]:
-    """(display name, f(x)) for a known activation name or an expression in x."""
+def activation_expr(spec: str, parameters: dict | None = None, values: dict | None = None) -> tuple[str, sp.Expr]:
+    """(display name, f(x)) for a known activation name or an expression in x (and the derivation's
+    declared ``parameters``, such as a slope), with ``values`` substituted."""
     text = ACTIVATIONS.get(spec, spec)
+    parameters = {name: s for name, s in (parameters or {}).items() if not s.is_integer}
     try:
-        expr = parse(text, Namespace({"x": X}, {}))
+        expr = parse(text, Namespace({**parameters, "x": X}, {}))
     except ParseError as exc:
         known = ", ".join(ACTIVATIONS)
         raise ActivationError(f"--activation {spec!r}: {exc} (use one of {known}, or an expression in x)") from None
-    if isinstance(expr, sp.Equality) or expr.free_symbols - {X}:
+    if not isinstance(expr, sp.Equality):
+        expr = expr.xreplace(values or {})
+    if isinstance(expr, sp.Equality) or expr.free_symbols - {X} - set(parameters.values()):
         raise ActivationError(f"--activation {spec!r}: must be an expression in x alone")
     if expr.has(sp.Sum, *_VOCABULARY):
         raise ActivationError(f"--activation {spec!r}: must be built from x and elementary functions")
     return spec, expr
 
 
-def check_activation(spec: str) -> ActivationCheck:
+def check_activation(spec: str, parameters: dict | None = None, values: dict | None = None) -> ActivationCheck:
     """Compute the A1 evidence for ``spec`` (a name from ACTIVATIONS or an expression in x)."""
-    name, fx = activation_expr(spec)
+    name, fx = activation_expr(spec, parameters, values)
     try:
         with time_limit(CHECK_SECONDS):
             return _check(name, fx)
@@ -132,3 +136,41 @@ def _check(name: str, fx: sp.Expr) -> ActivationCheck:
         if series is not None and fx.has(sp.Abs, sp.Max, sp.Min, sp.sign, sp.Heaviside, sp.Piecewise):
             note = "series taken for x -> 0+"
     return ActivationCheck(name, fx, residual, f0, fprime0, (left, right), series, note)
+
+
+@dataclass(frozen=True)
+class RectifierCheck:
+    """He et al.'s hypothesis, computed: f is positively homogeneous, f(c x) = c f(x) for c > 0, so that for
+    s symmetric about 0 (normal here) E[f(s)^2] = m2 Var[s] with m2 = E[f(x)^2] for x ~ N(0, 1), integrated
+    over each half-line. ReLU: m2 = 1/2; leaky ReLU with slope a: m2 = (1 + a^2)/2."""
+
+    name: str
+    expr: sp.Expr
+    homogeneous: bool
+    second_moment: sp.Expr | None
+
+    @property
+    def holds(self) -> bool:
+        return self.homogeneous and self.second_moment is not None
+
+    def evidence(self) -> str:
+        parts = ["f(c x) = c f(x) for c > 0" if self.homogeneous else "f(c x) != c f(x): not positively homogeneous"]
+        if self.second_moment is not None:
+            parts.append(f"E[f(x)^2] = {sp.sstr(self.second_moment)} for x ~ N(0, 1)")
+        return ", ".join(parts)
+
+
+def check_rectifier(spec: str, parameters: dict | None = None, values: dict | None = None) -> RectifierCheck:
+    name, fx = activation_expr(spec, parameters, values)
+    p, c = sp.Symbol("p", positive=True), sp.Symbol("c", positive=True)
+    try:
+        with time_limit(CHECK_SECONDS):
+            halves = (fx.subs(X, p), fx.subs(X, -p))
+            homogeneous = all(sp.simplify(h.subs(p, c * p) - c * h) == 0 for h in halves)
+            if not homogeneous:
+                return RectifierCheck(name, fx, False, None)
+            density = sp.exp(-p**2 / 2) / sp.sqrt(2 * sp.pi)
+            moment = sp.factor(sum(sp.integrate(h**2 * density, (p, 0, sp.oo)) for h in halves))
+            return RectifierCheck(name, fx, True, moment)
+    except TimeLimitExceeded:
+        return RectifierCheck(name, fx, False, None)

@@ -25,7 +25,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="tanh, sigmoid, relu, identity, softsign, or an expression in x such as 'sin(x)' "
                              "(default: the derivation's own)")
     verify.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    _add_slope(verify)
     commands.add_parser("list", help="name the built-in derivations")
+    explain = commands.add_parser("explain", help="walk through a derivation, one step at a time")
+    explain.add_argument("derivation", nargs="?", default="glorot", help="a built-in name or a .toml file")
+    explain.add_argument("--step", metavar="ID", help="one step, in depth")
+    explain.add_argument("--activation", metavar="F", help="as for verify")
+    _add_slope(explain)
+    quiz = commands.add_parser("quiz", help="be examined on a derivation; answers are checked symbolically")
+    quiz.add_argument("derivation", nargs="?", default="glorot", help="a built-in name or a .toml file")
+    quiz.add_argument("--seed", type=int, default=None, help="draw the questions reproducibly")
+    quiz.add_argument("--questions", type=int, default=8, metavar="N", help="number of questions (default 8)")
     witness = commands.add_parser("witness", help="check every rule's identity exactly and by Monte Carlo")
     witness.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     witness.add_argument("--samples", type=int, default=400_000, help="Monte Carlo samples (default: 400000)")
@@ -38,7 +48,39 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--activation", metavar="F", help="as for verify")
     render.add_argument("--allow-unverified", action="store_true",
                         help="render even if a step fails, marking the failures on the page")
+    _add_slope(render)
     return parser
+
+
+def _add_slope(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--slope", metavar="A", default=None,
+                         help="for derivations with a slope parameter (he): the leaky-ReLU slope, a number such as "
+                              "0.01 (default 0, ReLU), or 'symbolic' for the general PReLU form")
+
+
+def _load(args: argparse.Namespace):
+    """The derivation named on the command line, with its slope parameter set (--slope)."""
+    import sympy as sp
+
+    from .loader import LoadError, load
+    from .model import with_values
+    from .parser import Namespace, ParseError, parse
+    from .rules import RULES
+    derivation = load(args.derivation, {name: r.arity for name, r in RULES.items()})
+    slope = getattr(args, "slope", None)
+    if derivation.slope is None:
+        if slope is not None:
+            raise LoadError(derivation.path, None, "--slope: this derivation has no slope parameter (try: he)")
+        return derivation
+    if slope == "symbolic":
+        return derivation
+    try:
+        value = parse(slope or "0", Namespace())
+    except ParseError as exc:
+        raise LoadError(derivation.path, None, f"--slope: {exc}") from None
+    if not (value.is_number and value.is_real):
+        raise LoadError(derivation.path, None, "--slope: expected a real number")
+    return with_values(derivation, {derivation.namespace.symbols[derivation.slope]: sp.nsimplify(value)})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             return _render(args)
         if args.command == "witness":
             return _witness(args)
+        if args.command == "explain":
+            return _explain(args)
+        if args.command == "quiz":
+            return _quiz(args)
         return _verify(args)
     except _user_errors() as exc:
         print(f"derivation: error: {exc}", file=sys.stderr)
@@ -79,12 +125,9 @@ def _list() -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .loader import load
     from .report import json_report, text_report
-    from .rules import RULES
     from .verify import verify
-    derivation = load(args.derivation, {name: r.arity for name, r in RULES.items()})
-    result = verify(derivation, args.activation)
+    result = verify(_load(args), args.activation)
     if args.json:
         print(json_report(result))
     else:
@@ -96,12 +139,10 @@ def _verify(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .loader import load
     from .render import RenderError, TexMissing, render
     from .report import failure_lines
-    from .rules import RULES
     from .verify import verify
-    derivation = load(args.derivation, {name: r.arity for name, r in RULES.items()})
+    derivation = _load(args)
     result = verify(derivation, args.activation)
     if not result.ok and not args.allow_unverified:
         print(f"derivation: not rendered: {derivation.path} does not verify "
@@ -139,3 +180,94 @@ def _witness(args: argparse.Namespace) -> int:
     gains = [g for activation in ("tanh", "sigmoid", "relu") for g in simulate(activation, seed=args.seed)]
     print(witness_report(witnesses, gains, args.seed, args.samples))
     return EXIT_OK if all(w.ok for w in witnesses) else EXIT_FAILED
+
+
+def _explain(args: argparse.Namespace) -> int:
+    import jinja2
+
+    from .explain import explain
+    from .loader import LoadError
+    from .verify import verify
+    derivation = _load(args)
+    result = verify(derivation, args.activation)
+    try:
+        explanations = explain(result, args.step)
+    except KeyError:
+        known = ", ".join(s.id for s in derivation.steps)
+        raise LoadError(derivation.path, None, f"--step {args.step}: no such step (steps: {known})") from None
+    env = jinja2.Environment(loader=jinja2.PackageLoader("derivation", "templates"), trim_blocks=True,
+                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    template = env.get_template("explain.txt.j2")
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and len(explanations) > 1
+    print(f"{derivation.title}: {len(explanations)} step(s)" + (" (Enter: next step, q: stop)" if interactive else ""))
+    for position, e in enumerate(explanations):
+        print()
+        print(template.render(e=e).rstrip())
+        if interactive and position < len(explanations) - 1:
+            try:
+                if input("-- ").strip().lower() in ("q", "quit"):
+                    break
+            except EOFError:
+                break
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _quiz(args: argparse.Namespace) -> int:
+    import random
+
+    from .quiz import EXAMPLE, layer_values, session
+    from .verify import verify
+    if not 1 <= args.questions <= 100:
+        print("derivation: error: --questions must be between 1 and 100", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    verification = verify(_load(args))
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+    questions = session(verification, seed, args.questions, layer_values(_layer_results()))
+    print(f"Quiz on {verification.derivation.title}: {len(questions)} questions (seed {seed}).")
+    print(f"Answer in the syntax of derivation files, e.g. {EXAMPLE}")
+    print("Type ? for a hint; an empty line skips. Every answer is checked by the verifier, not by its spelling.")
+    score = asked = 0
+    for number, question in enumerate(questions, 1):
+        print(f"\n{number}. {question.tag} " + "\n   ".join(question.prompt))
+        while True:
+            try:
+                text = input("> ")
+            except EOFError:
+                print(f"\nscore: {score}/{asked}")
+                return EXIT_OK
+            text = text.strip()
+            if text == "?":
+                print(f"   hint: {question.hint}")
+                continue
+            if not text:
+                print(f"   skipped; the answer: {question.answer}")
+                break
+            judgement = question.judge(text[:4000])
+            if judgement.retry:
+                print(f"   {judgement.feedback}; try again (? for a hint, empty line to skip)")
+                continue
+            score += judgement.correct
+            print(f"   {'✓' if judgement.correct else '✗'} {judgement.feedback}"
+                  + ("" if judgement.correct else f"; the answer: {question.answer}"))
+            break
+        asked += 1
+    print(f"\nscore: {score}/{asked}")
+    return EXIT_OK
+
+
+def _layer_results() -> dict:
+    """The verified formulas the number questions use: Glorot's bound and std, He's std (ReLU)."""
+    from .loader import load
+    from .model import with_values
+    from .rules import RULES
+    from .verify import verify
+    arities = {name: r.arity for name, r in RULES.items()}
+    glorot = verify(load("glorot", arities))
+    he = load("he", arities)
+    he = verify(with_values(he, {he.namespace.symbols[he.slope]: 0}))
+    found = {}
+    for label, v, lhs in (("Glorot uniform bound", glorot, "a"), ("Glorot normal std", glorot, "sigma"),
+                          ("He normal std", he, "sigma")):
+        claim = next(r.step.claim for r in v.results if r.ok and str(r.step.claim.lhs) == lhs)
+        found[label] = claim.rhs
+    return found

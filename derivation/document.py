@@ -98,6 +98,7 @@ class Document:
     sections: list[Section]
     results: list[Result]
     rules: list[tuple[str, list[Span], tuple[str, ...]]]     # name, formula, the facts it needs
+    parameters: list[tuple[sp.Expr, sp.Expr]]       # (symbol, value) substituted, e.g. the slope
     verified: int
     total: int
     ok: bool
@@ -110,7 +111,7 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
     """The document for a verification (any verdicts; the caller decides whether to publish)."""
     d = verification.derivation
     notation = Notation.of(d)
-    shown = {s.id: parse(s.claim_text, d.namespace, display=True) for s in d.steps}
+    shown = {s.id: _shown(s.claim_text, d) for s in d.steps}
     by_id = {r.step.id: r for r in verification.steps}
     sections = []
     for title, results in groupby(verification.steps, key=lambda r: r.step.section):
@@ -120,7 +121,7 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
             if isinstance(claim, sp.Equality):
                 left, right = claim.lhs, claim.rhs
             else:
-                left = parse(step.start_text, d.namespace, display=True) if step.start is not None else None
+                left = _shown(step.start_text, d) if step.start is not None else None
                 right = claim
             lines.append(Line(step.id, step.rule, step.uses, step.inputs,
                               spans(step.note, d.namespace),
@@ -137,10 +138,17 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
         sections=sections,
         results=[_result(r, by_id, shown) for r in verification.results],
         rules=[(name, spans(RULES[name].formula, formula_names()), RULES[name].needs) for name in used_rules],
+        parameters=list(d.values.items()),
         verified=verification.verified, total=len(verification.steps), ok=verification.ok,
         sympy_version=sp.__version__, version=__version__,
         date=_long_date(today or _dt.date.today()),
     )
+
+
+def _shown(text: str, d) -> sp.Expr:
+    """An expression as its author wrote it; with parameters set (--slope), with their values put in."""
+    expr = parse(text, d.namespace, display=True)
+    return readable(expr.xreplace(d.values)) if d.values else expr
 
 
 def _symbols(d) -> list[SymbolView]:

@@ -21,11 +21,12 @@ from .prose import spans
 SYMBOL_KINDS = ("index", "size", "random", "constant", "positive", "real")
 MAX_FILE_BYTES = 1_000_000
 
-_TOP_KEYS = {"name", "title", "source", "summary", "activation", "symbols", "assumptions", "definitions", "sections"}
+_TOP_KEYS = {"name", "title", "source", "summary", "activation", "slope", "symbols", "assumptions", "definitions",
+             "sections"}
 _SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of"}
-_ASSUMPTION_KEYS = {"title", "statement", "activation", "independent", "iid", "zero_mean"}
+_ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean"}
 _SECTION_KEYS = {"title", "steps"}
-_STEP_KEYS = {"id", "rule", "claim", "uses", "note", "start", "from", "result"}
+_STEP_KEYS = {"id", "rule", "claim", "uses", "note", "without", "start", "from", "result"}
 
 
 class LoadError(ValueError):
@@ -134,6 +135,9 @@ class _Reader:
         definitions = self.definitions(data.get("definitions", {}), names)
         sections, steps = self.steps(data.get("sections"), names, assumptions)
         summary = self.string(data, "summary", None, required=False)
+        slope = self.string(data, "slope", None, required=False) or None
+        if slope is not None and (symbols.get(slope) is None or symbols[slope].kind not in ("real", "positive")):
+            raise self.error(None, f"'slope' names '{slope}', which is not a declared real parameter")
         self.prose(summary, names, None, "summary")
         for decl in symbols.values():
             self.prose(decl.text, names, f"symbol '{decl.name}'", "text")
@@ -141,6 +145,7 @@ class _Reader:
             self.prose(assumption.statement, names, f"assumption {assumption.id}", "statement")
         for step in steps:
             self.prose(step.note, names, f"step {step.id}", "note")
+            self.prose(step.without, names, f"step {step.id}", "without")
         return Derivation(
             name=self.string(data, "name", None, required=False) or name,
             title=title,
@@ -154,6 +159,7 @@ class _Reader:
             sections=sections,
             steps=steps,
             namespace=names,
+            slope=slope,
         )
 
     def symbols(self, data: Any) -> dict[str, SymbolDecl]:
@@ -218,11 +224,13 @@ class _Reader:
                 for name in lists[key]:
                     if symbols.get(name) is None or symbols[name].kind != "random":
                         raise self.error(where, f"{key} lists '{name}', which is not a declared random variable")
-            activation = spec.get("activation", False)
-            if not isinstance(activation, bool):
-                raise self.error(where, "field 'activation' must be true or false")
+            flags = {}
+            for key in ("activation", "rectifier"):
+                flags[key] = spec.get(key, False)
+                if not isinstance(flags[key], bool):
+                    raise self.error(where, f"field '{key}' must be true or false")
             out[aid] = Assumption(aid, self.string(spec, "title", where, False) or aid,
-                                  self.string(spec, "statement", where), activation,
+                                  self.string(spec, "statement", where), **flags,
                                   **{k: frozenset(v) for k, v in lists.items()})
         return out
 
@@ -291,6 +299,7 @@ class _Reader:
             section=section, uses=tuple(uses), note=self.string(raw, "note", where, False),
             start=self.expression(start_text, names, where, "start") if start_text else None,
             start_text=start_text, inputs=tuple(inputs), result=result,
+            without=self.string(raw, "without", where, False),
         )
 
 

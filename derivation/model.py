@@ -23,7 +23,8 @@ class SymbolDecl:
 class Assumption:
     """A named hypothesis and the facts it provides to the rules of the steps that cite it.
 
-    ``activation``: the activation check (A1).  ``independent``, ``iid``, ``zero_mean``: names of random
+    ``activation``: the activation is odd with f'(0) = 1 (A1, checked). ``rectifier``: the activation is
+    positively homogeneous and its input symmetric about 0 (He et al., checked).  ``independent``, ``iid``, ``zero_mean``: names of random
     variables that are mutually independent, identically distributed within a layer, centred.
     """
 
@@ -31,12 +32,13 @@ class Assumption:
     title: str
     statement: str
     activation: bool = False
+    rectifier: bool = False
     independent: frozenset[str] = frozenset()
     iid: frozenset[str] = frozenset()
     zero_mean: frozenset[str] = frozenset()
 
     def provides(self) -> set[str]:
-        kinds = {"activation"} if self.activation else set()
+        kinds = ({"activation"} if self.activation else set()) | ({"rectifier"} if self.rectifier else set())
         for kind in ("independent", "iid", "zero_mean"):
             if getattr(self, kind):
                 kinds.add(kind)
@@ -65,6 +67,7 @@ class Step:
     start_text: str = ""
     inputs: tuple[str, ...] = ()          # ids of earlier steps whose expressions the rule takes
     result: bool = False                  # a headline result of the derivation
+    without: str = ""                     # prose: what goes wrong without the step's assumptions
 
 
 @dataclass
@@ -81,6 +84,20 @@ class Derivation:
     sections: list[str]
     steps: list[Step]
     namespace: object = field(repr=False, default=None)   # parser.Namespace for this derivation's names
+    slope: str | None = None                              # the symbol `--slope` sets (He: alpha)
+    values: dict = field(default_factory=dict)            # symbol -> value substituted everywhere
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
+
+
+def with_values(derivation: Derivation, values: dict) -> Derivation:
+    """The derivation with declared symbols replaced by values everywhere (claims, starts, definitions)."""
+    from dataclasses import replace
+
+    def put(expr):
+        return None if expr is None else expr.xreplace(values)
+
+    steps = [replace(s, claim=put(s.claim), start=put(s.start)) for s in derivation.steps]
+    definitions = [replace(d, rhs=put(d.rhs)) for d in derivation.definitions]
+    return replace(derivation, steps=steps, definitions=definitions, values={**derivation.values, **values})

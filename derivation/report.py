@@ -30,22 +30,33 @@ def text_report(v: Verification, colour: bool = False) -> str:
     """The whole verification as terminal text: assumptions, then each section's steps, then the results."""
     style = _Style(colour)
     d = v.derivation
-    where = d.path + (f" · activation f(x) = {sp.sstr(v.activation.expr)}" if v.activation else "")
+    where = d.path + (f" · activation f(x) = {sp.sstr(v.checked.expr)}" if v.checked else "")
+    where += "".join(f" · {name} = {value}" for name, value in d.values.items())
     lines = [style("bold", d.title), style("dim", where), ""]
     lines.append(style("bold", "Assumptions"))
     for a in v.assumptions:
         lines.append(f"  {a.assumption.id}  {a.assumption.title}: {prose.plain(a.assumption.statement)}")
         if a.holds is not None:
             verdict = style("ok", "✓ holds") if a.holds else style("bad", "✗ FAILS")
-            lines.append(f"      {verdict} for {v.activation.name}: {a.evidence}")
+            lines.append(f"      {verdict} for {v.checked.name}: {a.evidence}")
     for section, results in groupby(v.steps, key=lambda r: r.step.section):
         lines += ["", style("bold", section)]
         for result in results:
             lines += _step_lines(result, style)
     lines += ["", _summary(v, style)]
+    if v.suggestion:
+        lines.append(style("bad", f"  {v.checked.name} is a rectifier: it is not odd and has no slope 1 at 0, so this "
+                                  f"derivation does not apply; see `python -m derivation verify {v.suggestion}`"))
     for result in v.results:
-        lines.append(f"  {result.step.claim_text.replace('==', '=')}" + ("" if result.ok else style("bad", "  (not verified)")))
+        lines.append(f"  {result_text(v, result)}" + ("" if result.ok and v.ok else style("bad", "  (not established)")))
     return "\n".join(lines)
+
+
+def result_text(v: Verification, result: StepResult) -> str:
+    """A result as its author wrote it; with parameters set (--slope), the claim with their values."""
+    if not v.derivation.values:
+        return result.step.claim_text.replace("==", "=")
+    return pretty(result.step.claim)
 
 
 def _step_lines(r: StepResult, style: _Style) -> list[str]:
@@ -78,7 +89,7 @@ def _summary(v: Verification, style: _Style) -> str:
     count = f"{v.verified}/{len(v.steps)} steps verified"
     failed_assumptions = [a.assumption.id for a in v.assumptions if a.holds is False]
     if failed_assumptions:
-        count += f"; assumption {', '.join(failed_assumptions)} fails for {v.activation.name}"
+        count += f"; assumption {', '.join(failed_assumptions)} fails for {v.checked.name}"
     return style("ok" if v.ok else "bad", style("bold", count))
 
 
@@ -127,6 +138,7 @@ def json_report(v: Verification) -> str:
         "steps": steps,
         "verified": v.verified, "total": len(v.steps), "ok": v.ok,
         "results": [r.step.id for r in v.results],
+        "suggestion": v.suggestion,
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 

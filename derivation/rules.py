@@ -31,6 +31,7 @@ class Context:
     facts: Mapping[str, frozenset[str]] = field(default_factory=dict)
     activation: object = None          # assumptions.ActivationCheck, present when A1 is cited
     subject: sp.Expr | None = None     # the expression the current chain started from
+    rectifier: object = None           # assumptions.RectifierCheck, present when a rectifier assumption is cited
 
     def names(self, kind: str) -> frozenset[str]:
         return self.facts.get(kind, frozenset())
@@ -55,8 +56,8 @@ RULES: dict[str, Rule] = {}
 def formula_names() -> Namespace:
     """The names the rules' formulas (prose with `expressions`) use."""
     plain = {name: sp.Symbol(name, integer=True) for name in ("i", "j", "k")}
-    plain.update({name: sp.Symbol(name, positive=True) for name in ("N", "a", "sigma", "v1", "v2")})
-    plain.update({name: sp.Symbol(name, real=True) for name in ("u", "c0", "lo", "hi")})
+    plain.update({name: sp.Symbol(name, positive=True) for name in ("N", "a", "sigma", "v1", "v2", "m2")})
+    plain.update({name: sp.Symbol(name, real=True) for name in ("u", "c0", "lo", "hi", "x")})
     indexed = {name: sp.IndexedBase(name, real=True) for name in ("z", "W", "s", "g", "b", "c", "X", "Y")}
     indexed["n"] = sp.IndexedBase("n", positive=True, integer=True)
     return Namespace(plain, indexed)
@@ -182,23 +183,26 @@ def instantiate(definition: Definition, target: sp.Indexed) -> sp.Expr | None:
     return rename_bound(definition.rhs, avoid).xreplace(values)
 
 
-def unfold(expr: sp.Expr, definitions: tuple[Definition, ...]) -> sp.Expr:
-    """Replace defined variables by their definitions, each definition used at most once.
+def unfold(expr: sp.Expr, definitions: tuple[Definition, ...], keep: str | None = None) -> sp.Expr:
+    """Replace defined variables by their definitions, each definition used at most once, and never
+    unfolding the variable ``keep`` again once the first unfolding has been done.
 
-    Outermost first: Var[z[i+1, k]] -> Var[f(s[i, k])] -> Var[f(sum_j z[i,j] W[i,j,k] + b[i,k])], and stop
-    there (z[i, j] is an input of layer i, not to be unfolded again).
+    Var[z[i+1, k]] -> Var[f(s[i, k])] -> Var[f(sum_j z[i,j] W[i,j,k] + b[i,k])], and stop: z[i, j] is the same
+    variable one layer down. From Var[s[i, k]]: -> Var[sum_j f(s[i-1, j]) W[i,j,k] + b[i,k]], and stop.
     """
     remaining = list(definitions)
-    progress = True
+    progress, first = True, True
     while progress and remaining:
         progress = False
         for atom in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
+            if not first and atom.base.name == keep:
+                continue
             for definition in remaining:
                 value = instantiate(definition, atom)
                 if value is not None:
                     expr = expr.xreplace({atom: value})
                     remaining.remove(definition)
-                    progress = True
+                    progress, first = True, False
                     break
             if progress:
                 break
@@ -306,10 +310,14 @@ def law_inside(expr: sp.Expr) -> sp.Expr:
 # ---------------------------------------------------------------- the rules
 
 
-@rule("definition", "unfold each definition once: `z[i+1, k] == f(s[i, k])`, then `s[i, k] == Sum(z[i, j]*W[i, j, k], (j, 1, n[i])) + b[i, k]`")
+@rule("definition", "unfold the definitions until the same variable appears one layer down: `z[i+1, k] == f(s[i, k])`, "
+                    "then `s[i, k] == Sum(z[i, j]*W[i, j, k], (j, 1, n[i])) + b[i, k]`")
 def definition(expr: sp.Expr, ctx: Context) -> sp.Expr:
-    """Substitute each definition of the derivation file once, outermost first (see :func:`unfold`)."""
-    return changed_or_fail(expr, unfold(expr, ctx.definitions), f"no definition applies to {sp.sstr(expr)}")
+    """Substitute the definitions of the derivation file, outermost first, until the expression is in
+    terms of the same variable one layer down (see :func:`unfold`)."""
+    subject = next(iter(sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key)), None)
+    keep = subject.base.name if subject is not None else None
+    return changed_or_fail(expr, unfold(expr, ctx.definitions, keep), f"no definition applies to {sp.sstr(expr)}")
 
 
 @rule("chain rule", "differentiate the unfolded `s[i+1, j]` with respect to `s[i, k]`: `g[i, k] == df(s[i, k])*Sum(W[i+1, k, j]*g[i+1, j], (j, 1, n[i+2]))`")
@@ -493,6 +501,51 @@ def _constant_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
 rule("forward condition", "solve `Var[z[i+1]] == Var[z[i]]` for the weight variance: `n[i]*Var[W[i]] == 1`")(_constant_variance)
 rule("backward condition",
      "solve `Var[g[i]] == Var[g[i+1]]` for the weight variance, re-indexed to layer `i`: `n[i+1]*Var[W[i]] == 1`")(_constant_variance)
+
+
+@rule("second moment", "`Var[X] + E[X]**2 == E[X**2]`: a variance plus a squared mean is a second moment")
+def second_moment(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Var[X] = E[X^2] - E[X]^2, read backwards: in a sum of terms, c Var[X] + c E[X]^2 becomes c E[X^2]
+    (the form He et al. need, since the output of a rectifier is not centred)."""
+
+    def merge(node):
+        terms = list(sp.Add.make_args(node))
+        for first in terms:
+            for moment in first.atoms(v.Var):
+                c = sp.cancel(first / moment)
+                partner = c * v.E(moment.args[0]) ** 2
+                if partner not in terms:
+                    continue
+                terms.remove(first)
+                terms.remove(partner)
+                return sp.Add(*terms, c * v.E(moment.args[0] ** 2))
+        return node
+
+    return changed_or_fail(expr, expr.replace(lambda e: isinstance(e, sp.Add), merge),
+                           f"no Var[X] beside E[X]^2 with the same factor in {sp.sstr(expr)}")
+
+
+@rule("rectifier second moment",
+      "`E[f(s)**2] == m2*Var[s]` for `s` symmetric about 0, with `m2` the integral of `f(x)**2` against the "
+      "standard normal density, which is 1/2 for ReLU", needs=("rectifier", "zero_mean"))
+def rectifier_second_moment(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """For f positively homogeneous (f(c x) = c f(x), c > 0) and s ~ N(0, Var[s]) (symmetric, centred):
+    E[f(s)^2] = Var[s] E[f(x)^2], x ~ N(0, 1); the constant m2 = E[f(x)^2] is integrated for the activation
+    (ReLU: 1/2, leaky ReLU with slope a: (1 + a^2)/2)."""
+    check = ctx.rectifier
+    if check is None or not check.holds:
+        raise RuleError("the activation is not positively homogeneous, so E[f(s)^2] is not a multiple of Var[s]")
+    centred = ctx.names("zero_mean")
+
+    def reduce(arg):
+        if isinstance(arg, sp.Pow) and arg.exp == 2 and isinstance(arg.base, v.f):
+            inner = arg.base.args[0]
+            if v.base_name(inner) not in centred:
+                raise RuleError(f"{sp.sstr(inner)} is not among the centred variables of the cited assumptions")
+            return check.second_moment * v.Var(inner)
+        return None
+
+    return changed_or_fail(expr, map_moments(expr, v.E, reduce), f"no E[f(s)**2] in {sp.sstr(expr)}")
 
 
 @rule("harmonic averaging", "from `Var[W[i]] == v1` and `Var[W[i]] == v2`, their harmonic mean: `Var[W[i]] == 2/(1/v1 + 1/v2)`", arity=2)

@@ -92,7 +92,7 @@ class ProofLatexPrinter(LatexPrinter):
 
     def _print_f(self, expr, exp=None):
         tex = rf"f\!\left({self._print(expr.args[0])}\right)"
-        return tex if exp is None else rf"{tex}^{{{exp}}}"
+        return tex if exp is None else rf"{{{tex}}}^{{{exp}}}"
 
     def _print_df(self, expr, exp=None):
         tex = rf"f'\!\left({self._print(expr.args[0])}\right)"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .assumptions import ActivationCheck, check_activation
+from .assumptions import ActivationCheck, RectifierCheck, check_activation, check_rectifier
 from .equivalence import Comparison, compare
 from .model import Assumption, Derivation, Step
 from .rules import RULES, Context, RuleError
@@ -53,6 +53,13 @@ class Verification:
     activation: ActivationCheck | None        # None when no assumption is about the activation
     assumptions: tuple[AssumptionResult, ...]
     steps: tuple[StepResult, ...]
+    rectifier: RectifierCheck | None = None
+    suggestion: str | None = None              # a built-in derivation that suits the activation better
+
+    @property
+    def checked(self) -> ActivationCheck | RectifierCheck | None:
+        """The activation as checked, whichever assumption was about it."""
+        return self.activation or self.rectifier
 
     @property
     def verified(self) -> int:
@@ -69,27 +76,46 @@ class Verification:
 
 def verify(derivation: Derivation, activation: str | None = None) -> Verification:
     """Check every assumption that can be computed, then every step, in order."""
-    uses_activation = any(a.activation for a in derivation.assumptions.values())
-    check = check_activation(activation or derivation.activation) if uses_activation or activation else None
-    assumption_results = tuple(
-        AssumptionResult(a, check.holds, check.evidence()) if a.activation else AssumptionResult(a, None)
-        for a in derivation.assumptions.values()
-    )
+    spec = activation or derivation.activation
+    parameters, values = derivation.namespace.symbols, derivation.values
+    uses = {kind: any(getattr(a, kind) for a in derivation.assumptions.values()) for kind in ("activation", "rectifier")}
+    check = check_activation(spec, parameters, values) if uses["activation"] or activation else None
+    rectifier = check_rectifier(spec, parameters, values) if uses["rectifier"] else None
+    assumption_results = tuple(_assumption_result(a, check, rectifier) for a in derivation.assumptions.values())
     handed_on: dict[str, sp.Expr] = {}
     results: list[StepResult] = []
     previous: Step | None = None
-    subject: sp.Expr | None = None
+    for step, subject in zip(derivation.steps, subjects(derivation)):
+        inputs = _inputs(step, previous, handed_on)
+        result = _check_step(step, inputs, context_for(derivation, step.uses, check, rectifier, subject), derivation,
+                             assumption_results)
+        handed_on[step.id] = result.derived if result.verdict == WRONG else step.claim
+        results.append(result)
+        previous = step
+    suggestion = None
+    if check is not None and not check.holds and rectifier is None and check_rectifier(spec, parameters, values).holds:
+        suggestion = "he"           # a rectifier: A1 cannot hold, He et al.'s derivation is the one for it
+    return Verification(derivation, check, assumption_results, tuple(results), rectifier, suggestion)
+
+
+def subjects(derivation: Derivation) -> list[sp.Expr | None]:
+    """For each step, the expression its chain started from (None for steps that combine others)."""
+    out, subject = [], None
     for step in derivation.steps:
         if step.start is not None:
             subject = step.start
         elif step.inputs:
             subject = None
-        inputs = _inputs(step, previous, handed_on)
-        result = _check_step(step, inputs, _context(derivation, step, check, subject), derivation, check)
-        handed_on[step.id] = result.derived if result.verdict == WRONG else step.claim
-        results.append(result)
-        previous = step
-    return Verification(derivation, check, assumption_results, tuple(results))
+        out.append(subject)
+    return out
+
+
+def _assumption_result(a: Assumption, check: ActivationCheck | None, rectifier: RectifierCheck | None):
+    if a.activation:
+        return AssumptionResult(a, check.holds, check.evidence())
+    if a.rectifier:
+        return AssumptionResult(a, rectifier.holds, rectifier.evidence())
+    return AssumptionResult(a, None)
 
 
 def _inputs(step: Step, previous: Step | None, handed_on: dict[str, sp.Expr]) -> tuple[sp.Expr, ...]:
@@ -100,17 +126,20 @@ def _inputs(step: Step, previous: Step | None, handed_on: dict[str, sp.Expr]) ->
     return tuple(inputs)
 
 
-def _context(derivation: Derivation, step: Step, check: ActivationCheck | None, subject: sp.Expr | None) -> Context:
+def context_for(derivation: Derivation, uses, check: ActivationCheck | None, rectifier: RectifierCheck | None,
+                subject: sp.Expr | None) -> Context:
+    """What a rule may know when the assumptions ``uses`` are cited: only their facts."""
     facts: dict[str, frozenset[str]] = {}
-    cited = [derivation.assumptions[a] for a in step.uses]
+    cited = [derivation.assumptions[a] for a in uses]
     for kind in ("independent", "iid", "zero_mean"):
         facts[kind] = frozenset().union(*(getattr(a, kind) for a in cited))
     activation = check if any(a.activation for a in cited) else None
-    return Context(derivation.symbols, tuple(derivation.definitions), facts, activation, subject)
+    rectifier = rectifier if any(a.rectifier for a in cited) else None
+    return Context(derivation.symbols, tuple(derivation.definitions), facts, activation, subject, rectifier)
 
 
 def _check_step(step: Step, inputs: tuple[sp.Expr, ...], ctx: Context, derivation: Derivation,
-                check: ActivationCheck | None) -> StepResult:
+                assumptions: tuple[AssumptionResult, ...]) -> StepResult:
     rule = RULES[step.rule]
     provided = set().union(*(derivation.assumptions[a].provides() for a in step.uses))
     missing = [kind for kind in rule.needs if kind not in provided]
@@ -119,10 +148,11 @@ def _check_step(step: Step, inputs: tuple[sp.Expr, ...], ctx: Context, derivatio
         cited = ", ".join(step.uses) or "none"
         return StepResult(step, ASSUMPTION, inputs, message=f"rule '{rule.name}' needs a {kinds} assumption; "
                                                             f"the step cites {cited}")
-    if "activation" in rule.needs and not check.holds:
-        aid = next(a for a in step.uses if derivation.assumptions[a].activation)
-        return StepResult(step, ASSUMPTION, inputs,
-                          message=f"assumption {aid} fails for {check.name}: {check.evidence()}")
+    for result in assumptions:
+        a = result.assumption
+        if a.id in step.uses and result.holds is False and (a.provides() & set(rule.needs)):
+            name = (ctx.activation or ctx.rectifier).name
+            return StepResult(step, ASSUMPTION, inputs, message=f"assumption {a.id} fails for {name}: {result.evidence}")
     try:
         with time_limit(STEP_SECONDS):
             derived = rule.apply(*inputs, ctx)
@@ -131,6 +161,9 @@ def _check_step(step: Step, inputs: tuple[sp.Expr, ...], ctx: Context, derivatio
         return StepResult(step, INAPPLICABLE, inputs, message=str(exc))
     except TimeLimitExceeded:
         return StepResult(step, INAPPLICABLE, inputs, message=f"not decided within {STEP_SECONDS} s")
+    except (TypeError, ValueError, NotImplementedError, ZeroDivisionError, AttributeError) as exc:
+        # SymPy failing on an unusual expression in a user's file: the step is not verified, said in one line
+        return StepResult(step, INAPPLICABLE, inputs, message=f"SymPy could not apply the rule ({type(exc).__name__})")
     if comparison.equal:
         return StepResult(step, VERIFIED, inputs, derived, comparison)
     return StepResult(step, WRONG, inputs, derived, comparison, message="the claim does not follow")

@@ -137,5 +137,8 @@ def test_normal_and_uniform_bound_take_the_positive_root():
 
 
 def test_every_rule_states_its_formula_and_has_a_docstring():
+    from derivation.prose import spans
+    from derivation.rules import formula_names
     for rule in RULES.values():
         assert rule.formula and rule.apply.__doc__, rule.name
+        assert any(span.math is not None for span in spans(rule.formula, formula_names())), rule.name

@@ -1,0 +1,73 @@
+"""Each step explained: what changes and why, the rule as a formula, the assumptions it needs and what
+goes wrong without them. The words come from the derivation file (note, without) and the rules' formulas;
+in depth, the rule is also run again with each cited assumption withdrawn, to show what it computes then.
+Data only; the text is laid out by the template explain.txt.j2.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+from . import prose
+from .printing import pretty
+from .rules import RULES, RuleError
+from .verify import StepResult, Verification, context_for, subjects
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    assumption: str
+    outcome: str          # what the rule derives without it, or why it cannot apply
+
+
+@dataclass(frozen=True)
+class Explanation:
+    id: str
+    section: str
+    rule: str
+    formula: str
+    inputs: list[str]
+    origin: list[str]     # the steps the inputs come from (empty: the previous step)
+    start: str | None
+    result: str
+    note: str
+    needs: list[tuple[str, str, str]]        # (id, title, statement)
+    without: str
+    verdict: str
+    ok: bool
+    depth: list[str] = field(default_factory=list)          # the rule's docstring, in depth
+    withdrawn: list[Withdrawn] = field(default_factory=list)
+
+
+def explain(v: Verification, step_id: str | None = None) -> list[Explanation]:
+    """Explanations for every step, or for ``step_id`` alone and in depth (KeyError if unknown)."""
+    d = v.derivation
+    chosen = [r for r in v.steps if step_id is None or r.step.id == step_id]
+    if not chosen:
+        raise KeyError(step_id)
+    subject_of = dict(zip((s.id for s in d.steps), subjects(d)))
+    return [_one(v, r, subject_of[r.step.id], in_depth=step_id is not None) for r in chosen]
+
+
+def _one(v: Verification, r: StepResult, subject, in_depth: bool) -> Explanation:
+    step, rule = r.step, RULES[r.step.rule]
+    needs = [(a, v.derivation.assumptions[a].title, prose.plain(v.derivation.assumptions[a].statement))
+             for a in step.uses]
+    explanation = Explanation(
+        id=step.id, section=step.section, rule=step.rule, formula=prose.plain(rule.formula),
+        inputs=[pretty(x) for x in r.inputs], origin=list(step.inputs),
+        start=pretty(step.start) if step.start is not None else None, result=pretty(step.claim),
+        note=prose.plain(step.note), needs=needs, without=prose.plain(step.without),
+        verdict=r.verdict if not r.message else f"{r.verdict}: {r.message}", ok=r.ok)
+    if in_depth:
+        explanation.depth.extend(inspect.cleandoc(rule.apply.__doc__ or "").splitlines())
+        for aid in step.uses:
+            rest = [a for a in step.uses if a != aid]
+            ctx = context_for(v.derivation, rest, v.activation, v.rectifier, subject)
+            try:
+                outcome = "the rule derives " + pretty(rule.apply(*r.inputs, ctx))
+            except RuleError as exc:
+                outcome = f"the rule cannot apply: {exc}"
+            explanation.withdrawn.append(Withdrawn(aid, outcome))
+    return explanation

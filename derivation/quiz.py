@@ -1,0 +1,211 @@
+"""Questions on a verified derivation, and the judging of answers: by mathematics, never by string matching.
+
+Three kinds, drawn reproducibly from a seed:
+  next step    the previous expression and the rule; the answer is parsed by the safe parser and compared
+               with what the rule derives (``equivalence.compare``), with specific feedback when it differs;
+  assumption   which assumptions a step uses, from the derivation's list;
+  number       a layer with random fan-in and fan-out; the value comes from the verified results of the
+               built-in derivations (Glorot uniform bound and normal std, He normal std).
+Answer text is only ever parsed (never evaluated as code). Data only; the CLI asks and prints.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+
+from .equivalence import compare
+from .parser import Namespace, ParseError, parse
+from .printing import plain, pretty
+from .rules import RULES
+from .verify import Verification
+
+RELATIVE_TOLERANCE = 0.01
+FANS = (64, 128, 256, 300, 512, 784, 1000, 1024, 2048)
+EXAMPLE = "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))   or   Var[W[i]] == 1/n[i]"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    correct: bool
+    feedback: str
+    retry: bool = False         # not an answer at all (malformed): ask again
+
+
+@dataclass(frozen=True)
+class Question:
+    kind: str
+    tag: str                    # e.g. "[F4]"
+    prompt: list[str]
+    hint: str
+    answer: str                 # the correct answer, shown after a wrong one
+    solution: str               # the same, in the answer syntax
+    judge: Callable[[str], Judgement]
+
+
+def session(verification: Verification, seed: int, count: int, numbers: Callable[[int, int], dict]) -> list[Question]:
+    """``count`` questions drawn with ``seed``: about half next-step, the rest assumptions and numbers."""
+    rng = random.Random(seed)
+    pool_next = _next_step_questions(verification)
+    pool_assumption = _assumption_questions(verification)
+    rng.shuffle(pool_next)
+    rng.shuffle(pool_assumption)
+    questions = []
+    while len(questions) < count:
+        kind = rng.choice(["next", "next", "assumption", "number"])
+        if kind == "next" and pool_next:
+            questions.append(pool_next.pop())
+        elif kind == "assumption" and pool_assumption:
+            questions.append(pool_assumption.pop())
+        elif kind == "number":
+            fan_in, fan_out = rng.choice(FANS), rng.choice(FANS)
+            values = numbers(fan_in, fan_out)
+            label = rng.choice(sorted(values))
+            questions.append(_number_question(label, fan_in, fan_out, values[label]))
+    return questions
+
+
+# ---------------------------------------------------------------- next step
+
+def _next_step_questions(v: Verification) -> list[Question]:
+    out = []
+    for previous, current in zip(v.steps, v.steps[1:]):
+        step = current.step
+        if step.start is not None or step.inputs or not current.ok or previous.step.section != step.section:
+            continue
+        derived = current.derived
+        prompt = [f"Step {previous.step.id} gives:", f"    {pretty(previous.step.claim)}",
+                  f"Apply {step.rule}" + (f" (using {', '.join(step.uses)})" if step.uses else "")
+                  + f": what is step {step.id}?"]
+        hint = f"{step.rule}: {_plain_formula(step.rule)}"
+        out.append(Question("next step", f"[{step.id}]", prompt, hint, pretty(derived), plain(derived),
+                            _expression_judge(derived, v.derivation.namespace)))
+    return out
+
+
+def _plain_formula(rule: str) -> str:
+    from .prose import plain
+    return plain(RULES[rule].formula)
+
+
+def _expression_judge(correct: sp.Expr, names: Namespace) -> Callable[[str], Judgement]:
+    def judge(text: str) -> Judgement:
+        try:
+            answer = parse(text, names)
+        except ParseError as exc:
+            return Judgement(False, f"not an expression: {exc}", retry=True)
+        comparison = compare(correct, answer)
+        if comparison.equal:
+            return Judgement(True, "correct")
+        return Judgement(False, _feedback(correct, answer, comparison))
+    return judge
+
+
+def _feedback(correct: sp.Expr, answer: sp.Expr, comparison) -> str:
+    """The most specific thing that can be computed about a wrong answer."""
+    if comparison.reason:
+        return comparison.reason
+    swapped = _swap_sizes(answer, correct)
+    if swapped is not None and compare(correct, swapped).equal:
+        return "n[i] and n[i+1] are swapped"
+    if comparison.ratio is not None:
+        return f"your answer is {pretty(comparison.ratio)} times the correct one"
+    difference = comparison.difference
+    if difference is not None and not isinstance(difference, sp.Add):
+        if difference.could_extract_minus_sign():
+            return f"a term is missing: {pretty(-difference)}"
+        return f"there is an extra term: {pretty(difference)}"
+    return "not equal to what the rule gives"
+
+
+def _swap_sizes(expr: sp.Expr, correct: sp.Expr) -> sp.Expr | None:
+    """``expr`` with the two layer sizes (n[i], n[i+1]) of ``expr`` and ``correct`` exchanged."""
+    sizes = sorted({a for e in (expr, correct) for a in e.atoms(sp.Indexed) if a.base.name == "n"},
+                   key=sp.default_sort_key)
+    if len(sizes) != 2:
+        return None
+    first, second = sizes
+    return expr.xreplace({first: second, second: first})
+
+
+# ---------------------------------------------------------------- which assumption
+
+def _assumption_questions(v: Verification) -> list[Question]:
+    choices = list(v.derivation.assumptions.values())
+    listing = ", ".join(f"{a.id} ({a.title})" for a in choices)
+    out = []
+    for r in v.steps:
+        step = r.step
+        if not step.uses:
+            continue
+        prompt = [f"Step {step.id} uses {step.rule}:", f"    {pretty(step.claim)}",
+                  f"Which assumptions does it need? Choose from {listing} (e.g. A1, A3)."]
+        hint = f"{step.rule} needs: " + (", ".join(RULES[step.rule].needs).replace("_", "-") or "no assumption")
+        out.append(Question("assumption", f"[{step.id}]", prompt, hint, ", ".join(step.uses), ", ".join(step.uses),
+                            _choice_judge(set(step.uses), {a.id for a in choices})))
+    return out
+
+
+def _choice_judge(correct: set[str], known: set[str]) -> Callable[[str], Judgement]:
+    lookup = {k.lower(): k for k in known}
+
+    def judge(text: str) -> Judgement:
+        tokens = [t for t in text.replace(",", " ").split() if t]
+        unknown = [t for t in tokens if t.lower() not in lookup]
+        if unknown or not tokens:
+            return Judgement(False, f"not one of the choices: {unknown[0][:40] if unknown else '(empty)'}", retry=True)
+        given = {lookup[t.lower()] for t in tokens}
+        if given == correct:
+            return Judgement(True, "correct")
+        parts = []
+        if correct - given:
+            parts.append("missing " + ", ".join(sorted(correct - given)))
+        if given - correct:
+            parts.append("not needed here: " + ", ".join(sorted(given - correct)))
+        return Judgement(False, "; ".join(parts))
+    return judge
+
+
+# ---------------------------------------------------------------- numbers
+
+def _number_question(label: str, fan_in: int, fan_out: int, value: sp.Expr) -> Question:
+    prompt = [f"A layer with fan-in {fan_in} and fan-out {fan_out}: what is the {label}?",
+              f"(a number or an expression such as 0.05 or sqrt(2)/10; accepted within "
+              f"{RELATIVE_TOLERANCE:.0%})"]
+    exact = float(value)
+    hints = {"Glorot uniform bound": "a = sqrt(6/(fan_in + fan_out))",
+             "Glorot normal std": "sigma = sqrt(2/(fan_in + fan_out))",
+             "He normal std": "sigma = sqrt(2/fan_in) for ReLU"}
+
+    def judge(text: str) -> Judgement:
+        try:
+            answer = parse(text, Namespace())
+        except ParseError as exc:
+            return Judgement(False, f"not a number: {exc}", retry=True)
+        if isinstance(answer, sp.Equality) or not answer.is_number:
+            return Judgement(False, "not a number", retry=True)
+        given = complex(answer.evalf())
+        if abs(given.imag) > 0 or given.real <= 0:
+            return Judgement(False, "a standard deviation or a bound is a positive number")
+        ratio = given.real / exact
+        if abs(ratio - 1) <= RELATIVE_TOLERANCE:
+            return Judgement(True, f"correct ({exact:.6g})")
+        return Judgement(False, f"your answer is {ratio:.3g} times the correct one")
+
+    return Question("number", f"[{fan_in}->{fan_out}]", prompt, hints.get(label, ""), f"{exact:.6g}", f"{exact:.9g}",
+                    judge)
+
+
+def layer_values(results: dict[str, sp.Expr]) -> Callable[[int, int], dict]:
+    """From verified results (name -> formula in n[i], n[i+1]) to the numbers of one concrete layer."""
+    def values(fan_in: int, fan_out: int) -> dict:
+        out = {}
+        for label, formula in results.items():
+            # n[i] is the fan-in of W[i], n[i+1] its fan-out
+            sizes = {a: fan_in if a.indices[0].is_Symbol else fan_out for a in formula.atoms(sp.Indexed)}
+            out[label] = formula.xreplace(sizes)
+        return out
+    return values

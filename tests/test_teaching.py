@@ -1,0 +1,182 @@
+"""The derivations next door (He, LeCun), explain, and quiz driven through standard input."""
+
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+
+from derivation import vocabulary as v
+from derivation.assumptions import check_rectifier
+from derivation.loader import load
+from derivation.model import SymbolDecl, with_values
+from derivation.quiz import layer_values, session
+from derivation.rules import RULES, Context, RuleError
+from derivation.verify import verify
+
+from conftest import ARITIES, failed_ids
+
+i, j, k = sp.symbols("i j k", integer=True)
+n = sp.IndexedBase("n", positive=True, integer=True)
+W, s = sp.IndexedBase("W", real=True), sp.IndexedBase("s", real=True)
+
+
+def run(*args, stdin=""):
+    return subprocess.run([sys.executable, "-m", "derivation", *args], input=stdin, capture_output=True,
+                          text=True, timeout=300)
+
+
+def he(slope=0):
+    d = load("he", ARITIES)
+    return d if slope is None else with_values(d, {d.namespace.symbols["alpha"]: sp.nsimplify(slope)})
+
+
+def result(verification, lhs):
+    return next(r.step.claim.rhs for r in verification.results if str(r.step.claim.lhs) == lhs)
+
+
+# ---------------------------------------------------------------- He and LeCun
+
+def test_he_relu_gives_two_over_fan_in():
+    verification = verify(he())
+    assert verification.ok
+    assert sp.simplify(result(verification, "Var[W[i]]") - 2 / n[i]) == 0
+    assert sp.simplify(result(verification, "a") - sp.sqrt(6 / n[i])) == 0
+
+
+def test_he_leaky_and_symbolic_slope():
+    leaky = verify(he(sp.Rational(1, 4)))
+    assert leaky.ok and sp.simplify(result(leaky, "Var[W[i]]") - 32 / (17 * n[i])) == 0
+    general = verify(he(None))
+    alpha = general.derivation.namespace.symbols["alpha"]
+    assert general.ok and sp.simplify(result(general, "Var[W[i]]") - 2 / ((1 + alpha**2) * n[i])) == 0
+
+
+def test_he_rejects_a_wrong_factor_and_a_non_rectifier():
+    import dataclasses
+    d = he()
+    steps = [dataclasses.replace(st, claim=sp.Eq(v.Var(W[i]), 1 / n[i], evaluate=False)) if st.id == "H7" else st
+             for st in d.steps]
+    assert failed_ids(verify(dataclasses.replace(d, steps=steps))) == ["H7"]
+    tanh = verify(he(), "tanh")
+    assert failed_ids(tanh) == ["H5"] and "A4 fails for tanh" in tanh.steps[5].message
+
+
+def test_lecun_forward_only():
+    verification = verify(load("lecun", ARITIES))
+    assert verification.ok
+    assert result(verification, "Var[W[i]]") == 1 / n[i]
+    assert sp.simplify(result(verification, "a") - sp.sqrt(3 / n[i])) == 0
+
+
+def test_rectifier_second_moment_is_computed():
+    relu = check_rectifier("relu")
+    assert relu.holds and relu.second_moment == sp.Rational(1, 2)
+    assert not check_rectifier("tanh").holds
+    ctx = Context({"s": SymbolDecl("s", "random")}, facts={"zero_mean": frozenset("s")}, rectifier=relu)
+    expr = v.E(v.f(s[i, j]) ** 2) * v.Var(W[i, j, k])
+    assert RULES["rectifier second moment"].apply(expr, ctx) == v.Var(s[i, j]) * v.Var(W[i, j, k]) / 2
+    with pytest.raises(RuleError, match="centred"):
+        RULES["rectifier second moment"].apply(expr, Context(ctx.symbols, rectifier=relu))
+
+
+def test_second_moment_merges_variance_and_squared_mean():
+    X = sp.Symbol("X", real=True)
+    c = v.Var(W[i, j, k])
+    assert RULES["second moment"].apply(v.E(X) ** 2 * c + v.Var(X) * c, Context({})) == v.E(X**2) * c
+    with pytest.raises(RuleError):
+        RULES["second moment"].apply(v.E(X) ** 2 * c + v.Var(X), Context({}))
+
+
+def test_cli_list_and_suggestion():
+    done = run("list")
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["glorot", "he", "lecun"]
+    relu = run("verify", "--activation", "relu")
+    assert relu.returncode == 1 and "python -m derivation verify he" in relu.stdout
+    assert "  Var[W[i]] = 32/(17·n[i])\n" in run("verify", "he", "--slope", "0.25").stdout
+    assert run("verify", "--slope", "1").returncode == 2
+
+
+# ---------------------------------------------------------------- explain
+
+def test_explain_prints_every_step_straight_through_when_not_a_terminal():
+    done = run("explain")
+    assert done.returncode == 0
+    assert done.stdout.count("\n[") == 18 and "without  Without zero means" in done.stdout
+    assert "rule     Var[X*Y] = E[X]**2*Var[Y]" in done.stdout
+
+
+def test_explain_one_step_in_depth():
+    done = run("explain", "--step", "F4")
+    assert done.returncode == 0 and done.stdout.count("\n[") == 1
+    assert "in depth" in done.stdout and "without A3, computed: the rule cannot apply" in done.stdout
+    bad = run("explain", "--step", "Z9")
+    assert bad.returncode == 2 and "no such step" in bad.stderr
+
+
+# ---------------------------------------------------------------- quiz
+
+@pytest.fixture(scope="module")
+def glorot_questions(glorot_result):
+    from derivation.cli import _layer_results
+    return {(q.kind, q.tag): q for q in session(glorot_result, 0, 60, layer_values(_layer_results()))}
+
+
+def test_next_step_feedback_is_specific(glorot_questions):
+    f4 = glorot_questions["next step", "[F4]"]
+    assert f4.judge("Sum(Var[W[i, j, k]]*Var[z[i, j]], (j, 1, n[i]))").correct           # reordered
+    assert "2 times the correct one" in f4.judge("2*Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))").feedback
+    extra = f4.judge("Sum(Var[z[i, j]]*Var[W[i, j, k]] + E[z[i, j]]**2*Var[W[i, j, k]], (j, 1, n[i]))")
+    assert not extra.correct and "extra term" in extra.feedback
+    f3 = glorot_questions["next step", "[F3]"]
+    missing = f3.judge("Sum(E[W[i, j, k]]**2*Var[z[i, j]] + Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))")
+    assert not missing.correct and "missing" in missing.feedback
+    b6 = glorot_questions["next step", "[B6]"]
+    assert "swapped" in b6.judge("Var[W[i]] == 1/n[i]").feedback
+    assert b6.judge("1/n[i+1] == Var[W[i]]").correct
+    malformed = f4.judge("Sum(Var[z[i, j]]")
+    assert malformed.retry and "column" in malformed.feedback
+
+
+def test_hostile_answers_are_only_parsed(glorot_questions, tmp_path):
+    marker = tmp_path / "pwned"
+    for text in (f"__import__('os').system('touch {marker}')", "().__class__.__mro__[-1].__subclasses__()",
+                 "9**9**9**9", "a+" * 5000):
+        judgement = glorot_questions["next step", "[F4]"].judge(text)
+        assert judgement.retry and "not an expression" in judgement.feedback
+    assert not marker.exists()
+
+
+def test_questions_are_reproducible_and_varied(glorot_result):
+    values = layer_values({"x": sp.sqrt(6 / (n[i] + n[i + 1]))})
+    first = [q.tag for q in session(glorot_result, 7, 8, values)]
+    assert first == [q.tag for q in session(glorot_result, 7, 8, values)]
+    assert first != [q.tag for q in session(glorot_result, 8, 8, values)]
+    kinds = {q.kind for q in session(glorot_result, 7, 30, values)}
+    assert kinds == {"next step", "assumption", "number"}
+
+
+def test_number_questions_use_the_verified_results(glorot_questions):
+    numbers = [q for q in glorot_questions.values() if q.kind == "number"]
+    assert numbers
+    for q in numbers:
+        assert q.judge(q.solution).correct
+        assert "times the correct one" in q.judge(f"2*{q.solution}").feedback
+
+
+def test_quiz_through_standard_input(glorot_result):
+    from derivation.cli import _layer_results
+    questions = session(glorot_result, 7, 5, layer_values(_layer_results()))
+    answers = ["?", "(" + questions[0].solution] + [q.solution for q in questions]   # hint, malformed, then right
+    done = run("quiz", "--seed", "7", "--questions", "5", stdin="\n".join(answers) + "\n")
+    assert done.returncode == 0, done.stderr
+    assert "score: 5/5" in done.stdout and "hint:" in done.stdout and "try again" in done.stdout
+    assert "[" in done.stdout.splitlines()[4]
+
+
+def test_quiz_wrong_answers_and_early_end_of_input():
+    done = run("quiz", "--seed", "3", "--questions", "6", stdin="0\nA1\n")
+    assert done.returncode == 0
+    assert done.stdout.rstrip().endswith(("score: 0/2", "score: 0/1", "score: 1/2"))
+    empty = run("quiz", "--seed", "3", stdin="")
+    assert empty.returncode == 0 and empty.stdout.rstrip().endswith("score: 0/0")
