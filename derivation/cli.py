@@ -42,8 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="write the verified derivation as a document")
     render.add_argument("derivation", nargs="?", default="glorot",
                         help="a built-in name or a path to a .toml file (default: glorot)")
-    render.add_argument("--format", nargs="+", default=["pdf"], choices=["pdf", "tex", "md", "html"],
-                        metavar="FORMAT", help="one or more of pdf (with its .tex), tex, md, html (default: pdf)")
+    render.add_argument("--format", nargs="+", default=["pdf"], choices=["pdf", "tex", "md", "html", "sheet"],
+                        metavar="FORMAT", help="one or more of pdf (with its .tex), tex, md, html (default: pdf); "
+                                               "sheet: a one-page comparison of all built-in derivations")
     render.add_argument("--out", default="build", metavar="DIR", help="output directory (default: build)")
     render.add_argument("--activation", metavar="F", help="as for verify")
     render.add_argument("--allow-unverified", action="store_true",
@@ -142,6 +143,11 @@ def _render(args: argparse.Namespace) -> int:
     from .render import RenderError, TexMissing, render
     from .report import failure_lines
     from .verify import verify
+    if "sheet" in args.format:
+        if args.format != ["sheet"]:
+            print("derivation: error: --format sheet stands alone (it covers every built-in derivation)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return _render_sheet(args)
     derivation = _load(args)
     result = verify(derivation, args.activation)
     if not result.ok and not args.allow_unverified:
@@ -271,3 +277,36 @@ def _layer_results() -> dict:
         claim = next(r.step.claim for r in v.results if r.ok and str(r.step.claim.lhs) == lhs)
         found[label] = claim.rhs
     return found
+
+
+def _render_sheet(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .loader import builtin_names, load
+    from .model import with_values
+    from .render import RenderError, TexMissing, render_sheet
+    from .rules import RULES
+    from .verify import verify
+    arities = {name: r.arity for name, r in RULES.items()}
+    verifications = []
+    for name in builtin_names():
+        d = load(name, arities)
+        if d.slope is not None:
+            d = with_values(d, {d.namespace.symbols[d.slope]: 0})     # the sheet shows ReLU
+        if d.suits:
+            verifications.append(verify(d))
+    failing = [v.derivation.name for v in verifications if not v.ok]
+    if failing:
+        print(f"derivation: not rendered: {', '.join(failing)} does not verify", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        written = render_sheet(verifications, Path(args.out))
+    except TexMissing as exc:
+        print(f"derivation: {exc}", file=sys.stderr)
+        return EXIT_MISSING_TOOL
+    except RenderError as exc:
+        print(f"derivation: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for item in written:
+        print(f"wrote {item.path}")
+    return EXIT_OK

@@ -204,3 +204,52 @@ def _result(r, by_id, shown) -> Result:
                      if isinstance(by_id[ref].step.claim, sp.Equality) and isinstance(by_id[ref].step.claim.lhs, v.Var)),
                     None)
     return Result(variable if law is not None else None, law, shown[step.id], r.ok)
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    name: str
+    title: str
+    differs: list[Span]
+    suits: list[Span]
+    variance: sp.Expr | None       # Var[W] = ...
+    std: sp.Expr | None            # sigma = ...
+    bound: sp.Expr | None          # a = ...
+    verified: int
+    total: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Sheet:
+    rows: list[SheetRow]
+    notation: Notation
+    sympy_version: str
+    version: str
+    date: str
+
+    @property
+    def ok(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+
+def build_sheet(verifications: list[Verification], today: _dt.date | None = None) -> Sheet:
+    """One row per derivation: what differs, what it suits, and its verified results, read off the
+    result steps by what they solve for (Var[W], the normal's sigma, the uniform's bound a)."""
+    rows = []
+    for v_ in verifications:
+        d = v_.derivation
+        shown = {r.step.id: _shown(r.step.claim_text, d) for r in v_.results}
+
+        def find(test):
+            return next((shown[r.step.id] for r in v_.results if test(r.step)), None)
+
+        rows.append(SheetRow(
+            d.name, d.title, spans(d.differs, d.namespace), spans(d.suits, d.namespace),
+            find(lambda s: isinstance(s.claim.lhs, v.Var)),
+            find(lambda s: s.start is not None and isinstance(s.start.args[0], v.Normal)),
+            find(lambda s: any(isinstance(getattr(st.start, "args", [None])[0], v.Uniform)
+                               for st in d.steps if st.id in s.inputs)),
+            v_.verified, len(v_.steps), v_.ok))
+    notation = Notation(frozenset().union(*(Notation.of(v_.derivation).layered for v_ in verifications)))
+    return Sheet(rows, notation, sp.__version__, __version__, _long_date(today or _dt.date.today()))

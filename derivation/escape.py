@@ -31,7 +31,8 @@ _TEX_ALLOWED_CHARS = re.compile(r"[A-Za-z0-9{}^_ ,'+\-()\\]")
 def tex_text(text: str) -> str:
     """Prose for LaTeX: every special character printed as itself. Control characters are dropped."""
     text = "".join(c for c in str(text) if c >= " " or c == "\n")
-    return _TEX_PATTERN.sub(lambda m: _TEX_SPECIALS[m.group(0)], text)
+    escaped = _TEX_PATTERN.sub(lambda m: _TEX_SPECIALS[m.group(0)], text)
+    return escaped.replace("--", "-{}-").replace("-{}--", "-{}-{}-")     # no en or em dash ligatures
 
 
 def markdown_text(text: str) -> str:

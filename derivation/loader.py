@@ -22,7 +22,7 @@ SYMBOL_KINDS = ("index", "size", "random", "constant", "positive", "real")
 MAX_FILE_BYTES = 1_000_000
 
 _TOP_KEYS = {"name", "title", "source", "summary", "activation", "slope", "symbols", "assumptions", "definitions",
-             "sections"}
+             "sections", "differs", "suits"}
 _SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of"}
 _ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean"}
 _SECTION_KEYS = {"title", "steps"}
@@ -135,6 +135,9 @@ class _Reader:
         definitions = self.definitions(data.get("definitions", {}), names)
         sections, steps = self.steps(data.get("sections"), names, assumptions)
         summary = self.string(data, "summary", None, required=False)
+        sheet = {key: self.string(data, key, None, required=False) for key in ("differs", "suits")}
+        for key, text in sheet.items():
+            self.prose(text, names, None, key)
         slope = self.string(data, "slope", None, required=False) or None
         if slope is not None and (symbols.get(slope) is None or symbols[slope].kind not in ("real", "positive")):
             raise self.error(None, f"'slope' names '{slope}', which is not a declared real parameter")
@@ -160,6 +163,7 @@ class _Reader:
             steps=steps,
             namespace=names,
             slope=slope,
+            **sheet,
         )
 
     def symbols(self, data: Any) -> dict[str, SymbolDecl]:

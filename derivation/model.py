@@ -86,6 +86,8 @@ class Derivation:
     namespace: object = field(repr=False, default=None)   # parser.Namespace for this derivation's names
     slope: str | None = None                              # the symbol `--slope` sets (He: alpha)
     values: dict = field(default_factory=dict)            # symbol -> value substituted everywhere
+    differs: str = ""                                     # prose for the comparison sheet: the key assumption
+    suits: str = ""                                       # prose: which activations it suits
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)

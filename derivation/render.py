@@ -23,7 +23,7 @@ from .escape import markdown_text, tex_text
 from .typeset import latex, latex_lines, mathml, mathml_sequence
 from .verify import Verification
 
-FORMATS = ("pdf", "tex", "md", "html")
+FORMATS = ("pdf", "tex", "md", "html", "sheet")
 TEX_INSTALL = ("sudo apt-get install texlive-latex-base texlive-latex-recommended "
                "texlive-fonts-recommended")
 PDFLATEX_SECONDS = 180
@@ -166,3 +166,15 @@ def compile_pdf(tex_source: str, target: Path) -> Path:
 def _first_error(log: str) -> str:
     match = re.search(r"^(?:\S*:\d+: |! )(.+)$", log, re.M)
     return match.group(1).strip() if match else "no error message in the log"
+
+
+def render_sheet(verifications: list[Verification], out_dir: Path, today=None) -> list[Written]:
+    """The one-page comparison of every built-in derivation: initialisations.tex and .pdf."""
+    sheet = document.build_sheet(verifications, today)
+    env = _environment("tex")
+    env.filters["m"] = lambda e: latex(e, sheet.notation)
+    env.filters["rhs"] = lambda claim: "" if claim is None else latex(claim.rhs, sheet.notation)
+    source = env.get_template("sheet.tex.j2").render(sheet=sheet)
+    tex = out_dir / "initialisations.tex"
+    write_atomically(tex, source.encode("utf-8"))
+    return [Written("tex", tex), Written("pdf", compile_pdf(source, out_dir / "initialisations.pdf"))]

@@ -153,14 +153,14 @@ def witness_report(witnesses, gains, seed: int, samples: int) -> str:
     from .witness import Z
     lines = [f"Rule witnesses: exact (integration, enumeration, sympy.stats) and Monte Carlo "
              f"(seed {seed}, {samples} samples, within {Z:g} standard errors)", ""]
-    lines.append(f"  {'rule':<20} {'exact':<7} {'Monte Carlo: estimate vs exact (tolerance, samples)':<52} verdict")
+    lines.append(f"  {'rule':<24} {'exact':<7} {'Monte Carlo: estimate vs exact (tolerance, samples)':<52} verdict")
     for w in witnesses:
         exact = "holds" if w.exact_holds else "fails"
         mc = w.monte_carlo
         sampled = "-" if mc is None else f"{mc.estimate:.6g} vs {mc.exact:.6g} (±{mc.tolerance:.2g}, {mc.samples})"
         verdict = ("ok" if w.ok else "FAILED") + (" (fails, as it must)" if w.expect_failure and w.ok else "")
-        lines.append(f"  {w.rule:<20} {exact:<7} {sampled:<52} {verdict}")
-        lines.append(f"  {'':<20} {w.statement}")
+        lines.append(f"  {w.rule:<24} {exact:<7} {sampled:<52} {verdict}")
+        lines.append(f"  {'':<24} {w.statement}")
     lines += ["", "One layer with Glorot uniform weights (width 512): variance gain against the input variance",
               f"  {'activation':<10} {'Var[s]':>7} {'forward':>9} {'backward':>9} {'linear regime':>14} {'drift':>8}"]
     for g in gains:

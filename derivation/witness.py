@@ -303,9 +303,39 @@ def definition(rng, n) -> list[Witness]:
                     f"largest difference {error:.1e}", MonteCarlo(error, 0.0, 1e-12, 40))]   # float64 rounding
 
 
+def second_moment(rng, n) -> list[Witness]:
+    """Var[X] + E[X]^2 = E[X^2], for X ~ N(mu, sigma^2) (integrated) and sampled."""
+    variance = normal_mean((x - mu) ** 2)                       # Var[X] as E[(X - mu)^2], integrated
+    left = variance + normal_mean(x) ** 2
+    xs = rng.normal(0.5, 2.0, n)                                # mu = 1/2, sigma = 2: E[X^2] = 17/4
+    return [Witness("second moment", "Var[X] + E[X]^2 = E[X^2] for X ~ N(mu, sigma^2)", _same(left, normal_mean(x**2)),
+                    f"E[X^2] = {normal_mean(x**2)}", mc_mean(xs**2, float(left.subs(NUMERIC))))]
+
+
+def rectifier_second_moment(rng, n) -> list[Witness]:
+    """E[relu(s)^2] = Var[s]/2 for s ~ N(0, sigma^2), and (1 + a^2)/2 Var[s] for a leaky slope a, integrated
+    over each half-line; with a mean (s ~ N(1, 1), not symmetric about 0) the identity must fail."""
+    slope = sp.Symbol("alpha", real=True)
+    p = sp.Symbol("p", positive=True)
+    density = sp.exp(-(p**2) / (2 * sigma**2)) / (sigma * sp.sqrt(2 * sp.pi))
+    leaky = sp.integrate(p**2 * density, (p, 0, sp.oo)) + sp.integrate(slope**2 * p**2 * density, (p, 0, sp.oo))
+    shifted = sp.integrate(x**2 * sp.exp(-((x - 1) ** 2) / 2) / sp.sqrt(2 * sp.pi), (x, 0, sp.oo))
+    s = rng.normal(0.0, 1.5, n)
+    s_shifted = rng.normal(1.0, 1.0, n)
+    return [
+        Witness("rectifier second moment", "E[f(s)^2] = (1 + alpha^2)/2 Var[s], f leaky ReLU, s ~ N(0, sigma^2); "
+                "sampled for ReLU", _same(leaky, (1 + slope**2) * sigma**2 / 2), f"E[f(s)^2] = {sp.factor(leaky)}",
+                mc_mean(np.maximum(s, 0) ** 2, 1.5**2 / 2)),
+        Witness("rectifier second moment", "counter-example s ~ N(1, 1), not centred: E[relu(s)^2] is not Var[s]/2",
+                _same(shifted, sp.Rational(1, 2)), f"E[relu(s)^2] = {sp.N(shifted, 6)}",
+                mc_mean(np.maximum(s_shifted, 0) ** 2, 0.5), expect_failure=True),
+    ]
+
+
 WITNESSES: tuple[Callable[[np.random.Generator, int], list[Witness]], ...] = (
     definition, linearisation, variance_additivity, product_variance, zero_mean, iid_summation, conditions,
-    chain_rule, harmonic_averaging, normal, uniform_variance, uniform_bound)
+    chain_rule, harmonic_averaging, normal, uniform_variance, uniform_bound, second_moment,
+    rectifier_second_moment)
 
 
 def run(seed: int = 0, samples: int = DEFAULT_SAMPLES) -> list[Witness]:

@@ -219,3 +219,28 @@ window.addEventListener('load', () => {{
     subprocess.run([chromium, *flags, "--window-size=1000,1400", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+@needs["pdflatex"]
+@needs["pdftotext"]
+@needs["chktex"]
+def test_interview_sheet_compares_every_builtin(tmp_path):
+    done = run("render", "--format", "sheet", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "initialisations.pdf"), "-"],
+                                   capture_output=True, text=True).stdout.split())
+    for phrase in ("Xavier/Glorot", "He initialisation", "LeCun", "18 of 18 steps verified", "11 of 11",
+                   "10 of 10", "Suits", "ReLU", "tanh"):
+        assert phrase in text, phrase
+    lint = subprocess.run(["chktex", "-q", "-v0", str(tmp_path / "initialisations.tex")], capture_output=True, text=True)
+    assert lint.stdout.strip() == ""
+    assert "Overfull" not in (tmp_path / "initialisations.log").read_text(encoding="latin-1")
+    assert run("render", "--format", "sheet", "md").returncode == 2
+
+
+@needs["pdflatex"]
+@pytest.mark.parametrize("name", ["he", "lecun"])
+def test_he_and_lecun_render(tmp_path, name):
+    done = run("render", name, "--out", str(tmp_path), "--format", "pdf", "html")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / f"{name}.pdf").exists() and (tmp_path / f"{name}.html").exists()

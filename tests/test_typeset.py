@@ -47,6 +47,7 @@ def test_mathml_structure():
 def test_prose_escaping():
     assert tex_text(r"\input{/etc/passwd} 50% a_b & c # $ ~ ^") == (
         r"\textbackslash{}input\{/etc/passwd\} 50\% a\_b \& c \# \$ \textasciitilde{} \textasciicircum{}")
+    assert tex_text("--slope and ---") == "-{}-slope and -{}-{}-"
     assert markdown_text("<script>alert(1)</script> *x* a_b") == r"&lt;script&gt;alert(1)&lt;/script&gt; \*x\* a\_b"
     assert markdown_text("1. not a list") == r"1\. not a list"
 

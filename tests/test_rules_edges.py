@@ -1,0 +1,132 @@
+"""Edges of the rule helpers and of the engine that the Glorot derivation alone never reaches
+(found by mutation testing: each test here kills mutants that survived the others)."""
+
+import dataclasses
+import time
+
+import pytest
+import sympy as sp
+
+import derivation.verify as engine
+from derivation import vocabulary as v
+from derivation.model import SymbolDecl
+from derivation.rules import (RULES, Context, Rule, RuleError, drop_unit_indices, fresh_index, polynomial_roots,
+                              solve_positive)
+from derivation.verify import ASSUMPTION, INAPPLICABLE, verify
+
+from conftest import glorot_with
+
+u = sp.Symbol("u", positive=True)
+i, j, k = sp.symbols("i j k", integer=True)
+z, W, g = (sp.IndexedBase(name, real=True) for name in "zWg")
+n = sp.IndexedBase("n", positive=True, integer=True)
+
+
+def test_polynomial_roots_linear_quadratic_cubic():
+    assert polynomial_roots(3 * u - 6, u) == [2]
+    assert sorted(polynomial_roots(u**2 - 3 * u + 2, u)) == [1, 2]           # c1 != 0: both signs matter
+    assert sorted(polynomial_roots(2 * u**2 - 10 * u + 12, u)) == [2, 3]      # c2 != 1
+    assert sorted(polynomial_roots(u**3 - 6 * u**2 + 11 * u - 6, u)) == [1, 2, 3]
+
+
+def test_polynomial_roots_refuses_what_it_cannot_solve():
+    with pytest.raises(RuleError, match="not polynomial"):
+        polynomial_roots(sp.exp(u) - 2, u)
+    with pytest.raises(RuleError, match="does not involve"):
+        polynomial_roots(sp.Integer(5), u)
+    with pytest.raises(RuleError, match="closed form"):
+        polynomial_roots(u**5 - u - 1, u)
+
+
+def test_solve_positive_needs_exactly_one_parameter_and_root():
+    a, b = sp.symbols("a b", positive=True)
+    ctx = Context({"a": SymbolDecl("a", "positive"), "b": SymbolDecl("b", "positive"), "c": SymbolDecl("c", "real")})
+    result = solve_positive(a**2 / 3, sp.Rational(4, 3), ctx)
+    assert result == sp.Eq(a, 2, evaluate=False) and isinstance(result, sp.Equality)
+    with pytest.raises(RuleError, match="found 2"):
+        solve_positive(a * b, 1, ctx)
+    with pytest.raises(RuleError, match="found 0"):
+        solve_positive(sp.Symbol("c", real=True) ** 2, 1, ctx)
+    with pytest.raises(RuleError, match="2 positive solutions for a"):
+        solve_positive(a**2 - 3 * a, -2, ctx)                                 # a = 1 or a = 2
+
+
+def test_conditions_check_their_inputs():
+    rule = RULES["forward condition"].apply
+    ok = n[i] * v.Var(z[i]) * v.Var(W[i])
+    with pytest.raises(RuleError, match="started from Var"):
+        rule(ok, Context({}, subject=None))
+    with pytest.raises(RuleError, match="started from Var"):
+        rule(ok, Context({}, subject=v.E(z[i + 1, k])))
+    with pytest.raises(RuleError, match="one neighbouring layer and one other variance"):
+        rule(n[i] * v.Var(z[i]) * v.Var(W[i]) * v.Var(g[i]), Context({}, subject=v.Var(z[i + 1, k])))
+    with pytest.raises(RuleError, match="one neighbouring layer"):
+        rule(n[i] * v.Var(W[i]), Context({}, subject=v.Var(z[i + 1, k])))
+    with pytest.raises(RuleError, match="does not determine"):
+        # Var[z] (Var[W]^2 - 3 Var[W] + 3) = Var[z] holds for Var[W] = 1 and for Var[W] = 2
+        rule(v.Var(z[i]) * (v.Var(W[i]) ** 2 - 3 * v.Var(W[i]) + 3), Context({}, subject=v.Var(z[i + 1, k])))
+    shifted = rule(n[i + 3] * v.Var(z[i + 2]) * v.Var(W[i + 2]), Context({}, subject=v.Var(z[i + 3, k])))
+    assert shifted == sp.Eq(v.Var(W[i]), 1 / n[i + 1], evaluate=False)
+
+
+def test_drop_unit_indices():
+    X = sp.IndexedBase("X", real=True)
+    assert drop_unit_indices(z[i, j], j) == z[i]
+    assert drop_unit_indices(W[i, j, k], j) == W[i]
+    assert drop_unit_indices(X[j], j) == sp.Symbol("X", real=True)
+    assert drop_unit_indices(X[k], j) == X[k]                                   # not the summed unit
+    assert drop_unit_indices(z[i], j) == z[i]
+    assert drop_unit_indices(sp.Symbol("Y"), j) == sp.Symbol("Y")
+
+
+def test_fresh_index_avoids_used_names_and_is_an_integer():
+    taken = {sp.Symbol(name) for name in "jklmpqrtu"}
+    assert fresh_index(set()).name == "j"
+    assert fresh_index({sp.Symbol("j"), n[i]}).name == "k"
+    last = fresh_index(taken)
+    assert last.is_integer and last not in taken
+
+
+def test_missing_assumption_is_named_with_what_the_step_cites():
+    from conftest import ARITIES, GLOROT_TEXT
+    from derivation.loader import loads
+    text = GLOROT_TEXT.replace('rule = "zero mean"\nuses = ["A3"]', 'rule = "zero mean"\nuses = []', 1)
+    failure = verify(loads(text, "g.toml", ARITIES)).steps[4]
+    assert failure.verdict == ASSUMPTION
+    assert failure.message == "rule 'zero mean' needs a zero-mean assumption; the step cites none"
+    assert failure.inputs and failure.derived is None
+
+
+def test_inapplicable_step_keeps_its_inputs_and_reason():
+    result = verify(glorot_with("F5", "chain rule", field="rule"))         # no gradient in F4's expression
+    f5 = next(r for r in result.steps if r.step.id == "F5")
+    assert f5.verdict == INAPPLICABLE
+    assert f5.inputs == (result.steps[4].step.claim,)
+    assert f5.message.startswith("no gradient variable")
+    assert f5.step.id == "F5" and f5.derived is None
+
+
+def test_assumption_results(glorot_result):
+    by_id = {a.assumption.id: a for a in glorot_result.assumptions}
+    assert by_id["A1"].holds is True and "f'(0) = 1" in by_id["A1"].evidence
+    assert by_id["A2"].holds is None and by_id["A2"].evidence == ""
+    assert glorot_result.derivation.name == "glorot"
+    assert glorot_result.activation.name == "tanh"
+
+
+def test_a_rule_that_runs_too_long_is_reported_not_hung(monkeypatch):
+    def slow(expr, ctx):
+        time.sleep(5)
+        return expr
+    monkeypatch.setattr(engine, "STEP_SECONDS", 0.3)
+    monkeypatch.setitem(RULES, "zero mean", Rule("zero mean", slow, "slow", ("zero_mean",)))
+    start = time.perf_counter()
+    f4 = verify(glorot_with("F4", "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))")).steps[4]
+    assert time.perf_counter() - start < 4
+    assert f4.verdict == INAPPLICABLE and f4.message == "not decided within 0.3 s" and f4.inputs
+
+
+def test_steps_combining_others_have_no_chain_subject():
+    subjects = engine.subjects(glorot_with("F4", "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))"))
+    assert subjects[0] == v.Var(z[i + 1, k]) and subjects[6] == v.Var(z[i + 1, k])
+    assert subjects[14] is None                     # D1: from F6 and B6
