@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     quiz.add_argument("derivation", nargs="?", default="glorot", help="a built-in name or a .toml file")
     quiz.add_argument("--seed", type=int, default=None, help="draw the questions reproducibly")
     quiz.add_argument("--questions", type=int, default=8, metavar="N", help="number of questions (default 8)")
+    commands.add_parser("crosscheck", help="the frameworks' initialisers against the verified derivations")
     witness = commands.add_parser("witness", help="check every rule's identity exactly and by Monte Carlo")
     witness.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     witness.add_argument("--samples", type=int, default=400_000, help="Monte Carlo samples (default: 400000)")
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             return _explain(args)
         if args.command == "quiz":
             return _quiz(args)
+        if args.command == "crosscheck":
+            return _crosscheck()
         return _verify(args)
     except _user_errors() as exc:
         print(f"derivation: error: {exc}", file=sys.stderr)
@@ -140,7 +143,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .render import RenderError, TexMissing, render
+    from .render import render
     from .report import failure_lines
     from .verify import verify
     if "sheet" in args.format:
@@ -156,8 +159,18 @@ def _render(args: argparse.Namespace) -> int:
         for line in failure_lines(result):
             print(f"  {line}", file=sys.stderr)
         return EXIT_FAILED
+    code = _write(lambda: render(result, args.format, Path(args.out)), args.out)
+    if code == EXIT_OK and not result.ok:
+        print(f"derivation: warning: rendered although {len(result.steps) - result.verified} step(s) fail; "
+              f"they are marked on the page", file=sys.stderr)
+    return code
+
+
+def _write(produce, out: str) -> int:
+    """Build documents with ``produce()``, say what was written, and map failures to exit codes."""
+    from .render import RenderError, TexMissing
     try:
-        written = render(result, args.format, Path(args.out))
+        written = produce()
     except TexMissing as exc:
         print(f"derivation: {exc}", file=sys.stderr)
         return EXIT_MISSING_TOOL
@@ -165,13 +178,10 @@ def _render(args: argparse.Namespace) -> int:
         print(f"derivation: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
-        print(f"derivation: error: cannot write to {args.out}: {exc.strerror}", file=sys.stderr)
+        print(f"derivation: error: cannot write to {out}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for item in written:
         print(f"wrote {item.path}")
-    if not result.ok:
-        print(f"derivation: warning: rendered although {len(result.steps) - result.verified} step(s) fail; "
-              f"they are marked on the page", file=sys.stderr)
     return EXIT_OK
 
 
@@ -263,14 +273,8 @@ def _quiz(args: argparse.Namespace) -> int:
 
 def _layer_results() -> dict:
     """The verified formulas the number questions use: Glorot's bound and std, He's std (ReLU)."""
-    from .loader import load
-    from .model import with_values
-    from .rules import RULES
     from .verify import verify
-    arities = {name: r.arity for name, r in RULES.items()}
-    glorot = verify(load("glorot", arities))
-    he = load("he", arities)
-    he = verify(with_values(he, {he.namespace.symbols[he.slope]: 0}))
+    glorot, he = verify(_builtin("glorot")), verify(_builtin("he"))
     found = {}
     for label, v, lhs in (("Glorot uniform bound", glorot, "a"), ("Glorot normal std", glorot, "sigma"),
                           ("He normal std", he, "sigma")):
@@ -282,31 +286,37 @@ def _layer_results() -> dict:
 def _render_sheet(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .loader import builtin_names, load
-    from .model import with_values
-    from .render import RenderError, TexMissing, render_sheet
-    from .rules import RULES
+    from .loader import builtin_names
+    from .render import render_sheet
     from .verify import verify
-    arities = {name: r.arity for name, r in RULES.items()}
-    verifications = []
-    for name in builtin_names():
-        d = load(name, arities)
-        if d.slope is not None:
-            d = with_values(d, {d.namespace.symbols[d.slope]: 0})     # the sheet shows ReLU
-        if d.suits:
-            verifications.append(verify(d))
+    verifications = [verify(d) for d in map(_builtin, builtin_names()) if d.suits]
     failing = [v.derivation.name for v in verifications if not v.ok]
     if failing:
         print(f"derivation: not rendered: {', '.join(failing)} does not verify", file=sys.stderr)
         return EXIT_FAILED
-    try:
-        written = render_sheet(verifications, Path(args.out))
-    except TexMissing as exc:
-        print(f"derivation: {exc}", file=sys.stderr)
-        return EXIT_MISSING_TOOL
-    except RenderError as exc:
-        print(f"derivation: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    for item in written:
-        print(f"wrote {item.path}")
-    return EXIT_OK
+    return _write(lambda: render_sheet(verifications, Path(args.out)), args.out)
+
+
+def _builtin(name: str):
+    """A built-in derivation as `verify NAME` checks it (a slope parameter at its default, 0: ReLU)."""
+    return _load(argparse.Namespace(derivation=name, slope=None))
+
+
+def _crosscheck() -> int:
+    from .crosscheck import fans, rows, truncated_normal_std
+    from .model import with_values
+    from .report import crosscheck_report
+    from .verify import verify
+
+    def results(derivation) -> dict:
+        verification = verify(derivation)
+        return {str(r.step.claim.lhs): r.step.claim.rhs for r in verification.results if r.ok}
+
+    verified = {name: results(_builtin(name)) for name in ("glorot", "he", "lecun")}
+    he = _load(argparse.Namespace(derivation="he", slope="symbolic"))
+    table = rows(verified, lambda slope: results(with_values(he, {he.namespace.symbols[he.slope]: slope})))
+    examples = [(((64, 3, 3, 3), "pytorch"), fans((64, 3, 3, 3), "pytorch")),
+                (((3, 3, 3, 64), "keras"), fans((3, 3, 3, 64), "keras")),
+                (((512, 256), "pytorch"), fans((512, 256), "pytorch"))]
+    print(crosscheck_report(table, truncated_normal_std(), examples))
+    return EXIT_OK if all(r.match for r in table if not r.heuristic) else EXIT_FAILED

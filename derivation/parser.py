@@ -20,7 +20,7 @@ from . import vocabulary as v
 
 MAX_LENGTH = 4000        # characters in one expression
 MAX_NODES = 600          # syntax-tree nodes in one expression
-MAX_DIGITS = 15          # digits in a numeric literal
+MAX_DIGITS = 20          # digits in a numeric literal (a double needs 17)
 MAX_EXPONENT = 1000      # |p| for a numeric exponent
 MAX_POWER_BITS = 4096    # size of a number raised to a numeric power
 

@@ -172,3 +172,28 @@ def witness_report(witnesses, gains, seed: int, samples: int) -> str:
     lines += ["", f"{len(witnesses) - len(failed)}/{len(witnesses)} witnesses hold"
               + ("" if not failed else ": " + ", ".join(w.rule for w in failed) + " FAILED")]
     return "\n".join(lines)
+
+
+def crosscheck_report(rows, trunc, fan_examples) -> str:
+    """Each framework formula beside the verified value; heuristics labelled; the derived constants."""
+    from .printing import plain as text
+    lines = ["Framework initialisers against the verified derivations (fan_in = n[i], fan_out = n[i+1])", ""]
+    checked = [r for r in rows if not r.heuristic]
+    for r in checked:
+        lines.append(f"  {'✓' if r.match else '✗'} {r.framework:<14} {r.initialiser}")
+        lines.append(f"      framework: {r.formula}    [{r.source}]")
+        lines.append(f"      derived:   {text(r.derived_value)}" + (f"    ({r.note})" if r.note else ""))
+    lines.append("")
+    for r in rows:
+        if r.heuristic:
+            lines.append(f"  heuristic: {r.framework} {r.initialiser} = {r.formula} = {float(r.framework_value):.6g}"
+                         f"    [{r.source}]")
+            lines.append(f"      a derivation gives {float(r.derived_value):.6g}: {r.note}")
+    lines.append(f"  derived constant: std of N(0, 1) truncated to [-2, 2] = {sp.N(trunc, 17)} "
+                 f"(= {text(trunc)}); Keras and JAX divide by .87962566103423978")
+    for (shape, layout), (fan_in, fan_out) in fan_examples:
+        lines.append(f"  fans: {layout} weight of shape {shape}: fan_in {fan_in}, fan_out {fan_out}")
+    matched = sum(r.match for r in checked)
+    lines += ["", f"{matched}/{len(checked)} framework formulas match the derivations; "
+                  f"{len(rows) - len(checked)} heuristic shown beside its derivation"]
+    return "\n".join(lines)
