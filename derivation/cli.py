@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     quiz.add_argument("--seed", type=int, default=None, help="draw the questions reproducibly")
     quiz.add_argument("--questions", type=int, default=8, metavar="N", help="number of questions (default 8)")
     commands.add_parser("crosscheck", help="the frameworks' initialisers against the verified derivations")
+    simulate = commands.add_parser("simulate", help="a deep network at initialisation: variances per layer, plots")
+    simulate.add_argument("--depth", type=int, default=5, help="hidden layers (default 5)")
+    simulate.add_argument("--width", type=int, default=1000, help="units per layer (default 1000)")
+    simulate.add_argument("--activation", choices=["tanh", "sigmoid", "relu"], default="tanh")
+    simulate.add_argument("--init", choices=["standard", "normalised", "both"], default="both")
+    simulate.add_argument("--batch", type=int, default=300, help="examples (default 300)")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--out", default="build", metavar="DIR", help="where the figures go (default: build)")
     witness = commands.add_parser("witness", help="check every rule's identity exactly and by Monte Carlo")
     witness.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     witness.add_argument("--samples", type=int, default=400_000, help="Monte Carlo samples (default: 400000)")
@@ -102,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             return _quiz(args)
         if args.command == "crosscheck":
             return _crosscheck()
+        if args.command == "simulate":
+            return _simulate(args)
         return _verify(args)
     except _user_errors() as exc:
         print(f"derivation: error: {exc}", file=sys.stderr)
@@ -320,3 +330,28 @@ def _crosscheck() -> int:
                 (((512, 256), "pytorch"), fans((512, 256), "pytorch"))]
     print(crosscheck_report(table, truncated_normal_std(), examples))
     return EXIT_OK if all(r.match for r in table if not r.heuristic) else EXIT_FAILED
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import plots
+    from .report import simulate_report
+    from .simulate import simulate
+    if not (1 <= args.depth <= 50 and 2 <= args.width <= 5000 and 2 <= args.batch <= 20000):
+        print("derivation: error: need 1 <= --depth <= 50, 2 <= --width <= 5000, 2 <= --batch <= 20000",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    inits = ["standard", "normalised"] if args.init == "both" else [args.init]
+    show = (lambda text: print(f"  {text}", file=sys.stderr)) if sys.stderr.isatty() else None
+    runs = [simulate(init, args.depth, args.width, args.activation, args.batch, args.seed, show) for init in inits]
+    print(simulate_report(runs))
+    if not plots.available():
+        print("\nfigures: matplotlib is not installed (pip install 'derivation[plots]')")
+        return EXIT_OK
+    return _write(lambda: [_Written(p) for p in plots.write_figures(runs, Path(args.out))], args.out)
+
+
+class _Written:
+    def __init__(self, path):
+        self.path = path
