@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     quiz.add_argument("derivation", nargs="?", default="glorot", help="a built-in name or a .toml file")
     quiz.add_argument("--seed", type=int, default=None, help="draw the questions reproducibly")
     quiz.add_argument("--questions", type=int, default=8, metavar="N", help="number of questions (default 8)")
-    commands.add_parser("crosscheck", help="the frameworks' initialisers against the verified derivations")
+    crosscheck = commands.add_parser("crosscheck", help="the frameworks' initialisers against the verified derivations")
+    crosscheck.add_argument("--empirical", action="store_true",
+                            help="also draw tensors with torch.nn.init (needs PyTorch) and compare them")
     simulate = commands.add_parser("simulate", help="a deep network at initialisation: variances per layer, plots")
     simulate.add_argument("--depth", type=int, default=5, help="hidden layers (default 5)")
     simulate.add_argument("--width", type=int, default=1000, help="units per layer (default 1000)")
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "quiz":
             return _quiz(args)
         if args.command == "crosscheck":
-            return _crosscheck()
+            return _crosscheck(args)
         if args.command == "simulate":
             return _simulate(args)
         return _verify(args)
@@ -312,7 +314,7 @@ def _builtin(name: str):
     return _load(argparse.Namespace(derivation=name, slope=None))
 
 
-def _crosscheck() -> int:
+def _crosscheck(args: argparse.Namespace) -> int:
     from .crosscheck import fans, rows, truncated_normal_std
     from .model import with_values
     from .report import crosscheck_report
@@ -329,7 +331,33 @@ def _crosscheck() -> int:
                 (((3, 3, 3, 64), "keras"), fans((3, 3, 3, 64), "keras")),
                 (((512, 256), "pytorch"), fans((512, 256), "pytorch"))]
     print(crosscheck_report(table, truncated_normal_std(), examples))
-    return EXIT_OK if all(r.match for r in table if not r.heuristic) else EXIT_FAILED
+    ok = all(r.match for r in table if not r.heuristic)
+    if args.empirical:
+        ok = _empirical(verified) and ok
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _empirical(verified: dict) -> bool:
+    import sympy as sp
+
+    from .crosscheck import FAN_IN, FAN_OUT, _layer
+    from .empirical import SHAPE, draws, torch_available
+    from .report import empirical_report
+    if not torch_available():
+        print("\nempirical: PyTorch is not installed, skipped (pip install torch, then crosscheck --empirical)")
+        return True
+    fan_out, fan_in = SHAPE
+    layer = {FAN_IN: fan_in, FAN_OUT: fan_out}
+    derived = {
+        "xavier_uniform_": _layer(verified["glorot"]["a"]).subs(layer),
+        "xavier_normal_": _layer(verified["glorot"]["sigma"]).subs(layer),
+        "kaiming_uniform_ (relu)": _layer(verified["he"]["a"]).subs(layer),
+        "kaiming_normal_ (relu)": _layer(verified["he"]["sigma"]).subs(layer),
+        "nn.Linear default": 1 / sp.sqrt(fan_in),            # Var = 1/(3 fan_in), crosschecked above
+    }
+    results = draws({name: float(value) for name, value in derived.items()})
+    print(empirical_report(results))
+    return all(d.ok for d in results)
 
 
 def _simulate(args: argparse.Namespace) -> int:

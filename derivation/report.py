@@ -225,3 +225,13 @@ def simulate_report(runs) -> str:
               "  J sv: mean singular value of the layer Jacobian dz^{i+1}/dz^i (the paper reports about 0.5 standard, "
               "0.8 normalised)"]
     return "\n".join(lines)
+
+
+def empirical_report(draws) -> str:
+    from .empirical import SHAPE, Z
+    lines = ["", f"Empirical: tensors of shape {SHAPE} drawn by torch.nn.init (variance within {Z:g} standard errors)"]
+    for d in draws:
+        bound = "" if d.bound is None else f"; max |w| {d.largest:.5f} vs bound {d.bound:.5f}"
+        lines.append(f"  {'✓' if d.ok else '✗'} {d.initialiser:<24} variance {d.variance:.6g} vs derived "
+                     f"{d.expected_variance:.6g} (±{d.tolerance:.2g}, {d.samples} samples){bound}")
+    return "\n".join(lines)

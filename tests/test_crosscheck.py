@@ -50,3 +50,23 @@ def test_crosscheck_command():
     assert done.returncode == 0, done.stderr
     assert "12/12 framework formulas match" in done.stdout
     assert "heuristic: PyTorch 2.13 tanh gain = 5/3" in done.stdout and "0.87962566103423975" in done.stdout
+
+
+def test_empirical_without_torch_says_so_and_skips():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from derivation.cli import main\n"
+            "sys.exit(main(['crosscheck', '--empirical']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "empirical: PyTorch is not installed, skipped" in done.stdout
+
+
+def test_empirical_draws_match_the_derived_values():
+    import pytest
+    pytest.importorskip("torch")
+    from derivation.empirical import draws
+    results = draws({"xavier_uniform_": (6 / 768) ** 0.5, "kaiming_normal_ (relu)": (2 / 256) ** 0.5,
+                     "nn.Linear default": 1 / 16})
+    assert all(d.ok for d in results), results
+    wrong = draws({"xavier_uniform_": (3 / 768) ** 0.5})            # the sqrt(3/...) mistake is caught
+    assert not wrong[0].ok
