@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     crosscheck = commands.add_parser("crosscheck", help="the frameworks' initialisers against the verified derivations")
     crosscheck.add_argument("--empirical", action="store_true",
                             help="also draw tensors with torch.nn.init (needs PyTorch) and compare them")
+    crosscheck.add_argument("--out", default="build", metavar="DIR",
+                            help="where crosscheck.json goes, for render's 'In practice' section (default: build)")
     simulate = commands.add_parser("simulate", help="a deep network at initialisation: variances per layer, plots")
     simulate.add_argument("--depth", type=int, default=5, help="hidden layers (default 5)")
     simulate.add_argument("--width", type=int, default=1000, help="units per layer (default 1000)")
@@ -331,10 +333,25 @@ def _crosscheck(args: argparse.Namespace) -> int:
                 (((3, 3, 3, 64), "keras"), fans((3, 3, 3, 64), "keras")),
                 (((512, 256), "pytorch"), fans((512, 256), "pytorch"))]
     print(crosscheck_report(table, truncated_normal_std(), examples))
+    _save_crosscheck(table, args.out)
     ok = all(r.match for r in table if not r.heuristic)
     if args.empirical:
         ok = _empirical(verified) and ok
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _save_crosscheck(table, out: str) -> None:
+    """crosscheck.json, which `render` shows in its 'In practice' section."""
+    import json
+    from pathlib import Path
+
+    from .printing import plain
+    from .render import write_atomically
+    rows = [{"framework": r.framework, "initialiser": r.initialiser, "formula": r.formula_only, "gain": r.gain,
+             "source": r.source,
+             "derived": plain(r.derived_value) if not r.heuristic else f"{float(r.derived_value):.6g}",
+             "match": r.match, "heuristic": r.heuristic} for r in table]
+    write_atomically(Path(out) / "crosscheck.json", json.dumps(rows, indent=1).encode("utf-8"))
 
 
 def _empirical(verified: dict) -> bool:

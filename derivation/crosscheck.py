@@ -35,6 +35,8 @@ class Row:
     match: bool
     heuristic: bool = False
     note: str = ""
+    formula_only: str = ""       # the formula alone, and its gain (for typesetting)
+    gain: str = "1"
 
 
 def truncated_normal_std() -> sp.Expr:
@@ -90,10 +92,11 @@ def rows(results: dict[str, dict[str, sp.Expr]], slope_results) -> list[Row]:
         formula = entry["formula"] + ("" if entry["gain"] == "1" and "gain" not in entry["formula"] else
                                       f", gain = {entry['gain']}")
         out.append(Row(entry["framework"], entry["source"], entry["initialiser"], formula, stated, derived,
-                       bool(match), note=note))
+                       bool(match), note=note, formula_only=entry["formula"], gain=entry["gain"]))
     for entry in data["heuristic"]:
         out.append(Row(entry["framework"], entry["source"], entry["initialiser"], entry["value"],
-                       parse(entry["value"], NAMES), tanh_gain(), False, heuristic=True, note=entry["derivation"]))
+                       parse(entry["value"], NAMES), tanh_gain(), False, heuristic=True, note=entry["derivation"],
+                       formula_only=entry["value"]))
     return out
 
 

@@ -78,7 +78,9 @@ def parse(text: str, names: Namespace, display: bool = False) -> sp.Expr:
     if count > MAX_NODES:
         raise ParseError(f"expression has {count} parts; the limit is {MAX_NODES}")
     try:
-        return (_DisplayBuilder if display else _Builder)(names).build(tree.body)
+        builder = (_DisplayBuilder if display else _Builder)(names)
+        builder.source = text.strip()
+        return builder.build(tree.body)
     except RecursionError:
         raise ParseError("expression is nested too deeply") from None
 
@@ -254,6 +256,13 @@ class _Builder:
 
 class _DisplayBuilder(_Builder):
     """Builds unevaluated nodes, flattened and in the written order (a + b + c, not (a + b) + c)."""
+
+    def _Constant(self, node: ast.Constant) -> sp.Expr:
+        exact = super()._Constant(node)                   # checks the literal
+        if isinstance(node.value, float):
+            digits = ast.get_source_segment(self.source, node) or repr(node.value)
+            return sp.Float(digits, max(15, len(digits)))   # printed as written, not as a long fraction
+        return exact
 
     @staticmethod
     def _flat(kind, left, right):

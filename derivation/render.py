@@ -63,7 +63,39 @@ def _environment(kind: str) -> jinja2.Environment:
     return env
 
 
-def render_text(doc: document.Document, fmt: str) -> str:
+PRACTICE_FIGURES = ("simulate_activations", "simulate_gradients")
+
+
+def practice(out_dir: Path) -> dict:
+    """What `crosscheck` and `simulate` left in ``out_dir``: the cross-check rows and the figures."""
+    import json
+    rows = []
+    table = out_dir / "crosscheck.json"
+    if table.is_file():
+        try:
+            rows = json.loads(table.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            rows = []
+    figures = [name for name in PRACTICE_FIGURES
+               if (out_dir / f"{name}.pdf").is_file() and (out_dir / f"{name}.png").is_file()]
+    return {"crosscheck": [_typeset_row(r) for r in rows if isinstance(r, dict)], "figures": figures, "dir": out_dir}
+
+
+def _typeset_row(row: dict) -> dict:
+    """A crosscheck.json row with its formula and gain parsed (safely: the file is only data) for printing."""
+    from .crosscheck import NAMES
+    from .parser import ParseError, parse
+    out = {key: str(row.get(key, "")) for key in ("framework", "initialiser", "source")}
+    out.update(match=row.get("match") is True, heuristic=row.get("heuristic") is True)
+    try:
+        out["formula"] = parse(str(row.get("formula", "")), NAMES, display=True)
+        out["gain"] = parse(str(row.get("gain", "1")), NAMES, display=True)
+    except ParseError:
+        out["formula"], out["gain"] = None, None
+    return out
+
+
+def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> str:
     """The document as LaTeX ('tex'), Markdown ('md') or HTML ('html') source."""
     kind = {"tex": "tex", "pdf": "tex", "md": "md", "html": "html"}[fmt]
     env = _environment(kind)
@@ -85,7 +117,12 @@ def render_text(doc: document.Document, fmt: str) -> str:
     env.filters["mr"] = (lambda e: Markup(mathml(e, rule_notation, display=False))) if kind == "html" \
         else (lambda e: latex(e, rule_notation))
     failed = [a.id for a in doc.assumptions if a.holds is False]
-    return env.get_template(f"proof.{kind}.j2").render(doc=doc, failed_assumptions=failed)
+    extra = extra or {"crosscheck": [], "figures": [], "dir": Path(".")}
+    if kind == "html":
+        import base64
+        env.filters["png"] = lambda name: "data:image/png;base64," + base64.b64encode(
+            (extra["dir"] / f"{name}.png").read_bytes()).decode("ascii")
+    return env.get_template(f"proof.{kind}.j2").render(doc=doc, failed_assumptions=failed, practice=extra)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -119,14 +156,16 @@ def render(verification: Verification, formats: list[str], out_dir: Path, today=
     if "pdf" in formats and "tex" not in wanted:
         wanted.insert(0, "tex")
     sources = {}
+    extra = practice(out_dir)
     for fmt in wanted:
-        sources[fmt] = render_text(doc, fmt)      # render everything before writing anything
+        sources[fmt] = render_text(doc, fmt, extra)      # render everything before writing anything
     for fmt, text in sources.items():
         path = out_dir / f"{doc.name}.{fmt}"
         write_atomically(path, text.encode("utf-8"))
         written.append(Written(fmt, path))
     if "pdf" in formats:
-        written.append(Written("pdf", compile_pdf(sources["tex"], out_dir / f"{doc.name}.pdf")))
+        assets = [out_dir / f"{name}.pdf" for name in extra["figures"]]
+        written.append(Written("pdf", compile_pdf(sources["tex"], out_dir / f"{doc.name}.pdf", assets)))
     return written
 
 
@@ -134,8 +173,9 @@ def pdflatex() -> str | None:
     return shutil.which("pdflatex")
 
 
-def compile_pdf(tex_source: str, target: Path) -> Path:
-    """Compile LaTeX to ``target`` in a scratch directory; move the PDF into place only on success."""
+def compile_pdf(tex_source: str, target: Path, assets: list[Path] = ()) -> Path:
+    """Compile LaTeX to ``target`` in a scratch directory (``assets``, such as figures, copied beside it);
+    move the PDF into place only on success."""
     program = pdflatex()
     if program is None:
         raise TexMissing(f"pdflatex not found; the .tex is written. Install TeX Live: {TEX_INSTALL}")
@@ -143,6 +183,8 @@ def compile_pdf(tex_source: str, target: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="derivation-tex-") as scratch:
         source = Path(scratch) / "proof.tex"
         source.write_text(tex_source, encoding="utf-8")
+        for asset in assets:
+            shutil.copyfile(asset, Path(scratch) / asset.name)
         command = [program, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
                    "-file-line-error", "proof.tex"]
         for _ in range(2):      # a second pass only if LaTeX asks for one

@@ -121,7 +121,7 @@ def test_html_is_self_contained(rendered):
     out, _ = rendered
     html = (out / "glorot.html").read_text()
     assert "<script" not in html.lower()
-    assert re.findall(r"(?:src|href)=\"(?!#)", html) == []
+    assert re.findall(r"(?:src|href)=\"(?!#|data:image/png;base64,)", html) == []
     assert [u for u in re.findall(r"https?://[^\"' )]+", html) if u != "http://www.w3.org/1998/Math/MathML"] == []
     assert html.count("<math") > 40 and "Content-Security-Policy" in html
 
@@ -244,3 +244,26 @@ def test_he_and_lecun_render(tmp_path, name):
     done = run("render", name, "--out", str(tmp_path), "--format", "pdf", "html")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / f"{name}.pdf").exists() and (tmp_path / f"{name}.html").exists()
+
+
+@needs["pdflatex"]
+@needs["pdftotext"]
+def test_in_practice_section_uses_crosscheck_and_simulate_outputs(tmp_path):
+    import json
+    assert run("crosscheck", "--out", str(tmp_path)).returncode == 0
+    assert run("simulate", "--depth", "2", "--width", "100", "--batch", "50", "--out", str(tmp_path)).returncode == 0
+    rows = json.loads((tmp_path / "crosscheck.json").read_text())
+    rows.append({"framework": r"\input{/etc/passwd}", "initialiser": "<script>x</script>", "formula": "1",
+                 "gain": "1", "match": True, "heuristic": False})
+    rows.append({"framework": "evil", "initialiser": "evil", "formula": "__import__('os').system('x')",
+                 "gain": "1", "match": True, "heuristic": False})
+    (tmp_path / "crosscheck.json").write_text(json.dumps(rows))
+    done = run("render", "--format", "pdf", "html", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "glorot.pdf"), "-"], capture_output=True,
+                                   text=True).stdout.split())
+    assert "In practice" in text and "xavier_uniform_" in text and "heuristic" in text
+    assert r"\input{/etc/passwd}" in text and "root:x:0" not in text and "evil" not in text
+    html = (tmp_path / "glorot.html").read_text()
+    assert html.count('src="data:image/png;base64,') == 2 and "<script>x" not in html
+    assert "0.87962566103423978" in (tmp_path / "glorot.tex").read_text()
