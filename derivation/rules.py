@@ -54,13 +54,11 @@ RULES: dict[str, Rule] = {}
 
 
 def formula_names() -> Namespace:
-    """The names the rules' formulas (prose with `expressions`) use."""
+    """The names the rules' formulas (prose with `expressions`) use; only typeset, never computed with,
+    so only the indices need an assumption (an index must be an integer)."""
     plain = {name: sp.Symbol(name, integer=True) for name in ("i", "j", "k")}
-    plain.update({name: sp.Symbol(name, positive=True) for name in ("N", "a", "sigma", "v1", "v2", "m2")})
-    plain.update({name: sp.Symbol(name, real=True) for name in ("u", "c0", "lo", "hi", "x")})
-    indexed = {name: sp.IndexedBase(name, real=True) for name in ("z", "W", "s", "g", "b", "c", "X", "Y")}
-    indexed["n"] = sp.IndexedBase("n", positive=True, integer=True)
-    return Namespace(plain, indexed)
+    plain.update({name: sp.Symbol(name) for name in ("N", "a", "sigma", "v1", "v2", "m2", "u", "c0", "lo", "hi")})
+    return Namespace(plain, {name: sp.IndexedBase(name) for name in ("z", "W", "s", "g", "b", "c", "X", "Y", "n")})
 
 
 def rule(name: str, formula: str, needs: tuple[str, ...] = (), arity: int = 1, aliases: tuple[str, ...] = ()):

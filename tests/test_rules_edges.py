@@ -130,3 +130,50 @@ def test_steps_combining_others_have_no_chain_subject():
     subjects = engine.subjects(glorot_with("F4", "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))"))
     assert subjects[0] == v.Var(z[i + 1, k]) and subjects[6] == v.Var(z[i + 1, k])
     assert subjects[14] is None                     # D1: from F6 and B6
+
+
+def test_he_through_the_engine_uses_the_rectifier_check_and_the_slope():
+    from conftest import ARITIES
+    from derivation.loader import load
+    from derivation.model import with_values
+    he = load("he", ARITIES)
+    alpha = he.namespace.symbols["alpha"]
+    quarter = verify(with_values(he, {alpha: sp.Rational(1, 4)}))
+    assert quarter.ok and quarter.rectifier is not None and quarter.checked is quarter.rectifier
+    assert quarter.rectifier.second_moment == sp.Rational(17, 32)            # (1 + 1/16)/2: the slope was used
+    a4 = next(a for a in quarter.assumptions if a.assumption.id == "A4")
+    assert a4.holds is True and a4.assumption.rectifier and "17/32" in a4.evidence
+    h5 = quarter.steps[5]
+    assert h5.step.id == "H5" and h5.ok
+    general = verify(he)
+    assert sp.simplify(general.rectifier.second_moment - (alpha**2 + 1) / 2) == 0 and general.suggestion is None
+
+
+def test_relu_on_glorot_suggests_he_and_only_then(glorot_result):
+    from conftest import ARITIES, GLOROT_TEXT
+    from derivation.loader import loads
+    glorot = loads(GLOROT_TEXT, "glorot.toml", ARITIES, name="glorot")
+    relu = verify(glorot, "relu")
+    assert relu.suggestion == "he" and relu.rectifier is None and relu.activation.name == "relu"
+    assert verify(glorot, "sigmoid").suggestion is None and glorot_result.suggestion is None
+    failure = relu.steps[1]
+    assert failure.inputs and failure.message.startswith("assumption A1 fails for relu: f(-x) + f(x) = Abs(x)")
+
+
+def test_sympy_failure_on_odd_input_is_a_one_line_verdict(monkeypatch):
+    def broken(expr, ctx):
+        raise TypeError("cannot determine truth value")
+    monkeypatch.setitem(RULES, "zero mean", Rule("zero mean", broken, "broken", ("zero_mean",)))
+    f4 = verify(glorot_with("F4", "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))")).steps[4]
+    assert f4.verdict == INAPPLICABLE and f4.step.id == "F4" and f4.inputs
+    assert f4.message == "SymPy could not apply the rule (TypeError)"
+
+
+def test_step_results_carry_their_comparison(glorot_result):
+    from derivation.verify import VERIFIED, WRONG
+    f3 = glorot_result.steps[3]
+    assert f3.verdict == VERIFIED and f3.comparison is not None and f3.comparison.equal and f3.message == ""
+    wrong = verify(glorot_with("D1", "Var[W[i]] == 3/(n[i] + n[i+1])"))
+    d1 = next(r for r in wrong.steps if r.step.id == "D1")
+    assert d1.verdict == WRONG and d1.message == "the claim does not follow" and len(d1.inputs) == 2
+    assert d1.comparison.ratio == sp.Rational(3, 2)
