@@ -181,26 +181,24 @@ def instantiate(definition: Definition, target: sp.Indexed) -> sp.Expr | None:
     return rename_bound(definition.rhs, avoid).xreplace(values)
 
 
-def unfold(expr: sp.Expr, definitions: tuple[Definition, ...], keep: str | None = None) -> sp.Expr:
-    """Replace defined variables by their definitions, each definition used at most once, and never
-    unfolding the variable ``keep`` again once the first unfolding has been done.
+def unfold(expr: sp.Expr, definitions: tuple[Definition, ...]) -> sp.Expr:
+    """Replace defined variables by their definitions, outermost first, each definition used once; so the
+    unfolding stops when the same variable appears one layer down.
 
-    Var[z[i+1, k]] -> Var[f(s[i, k])] -> Var[f(sum_j z[i,j] W[i,j,k] + b[i,k])], and stop: z[i, j] is the same
-    variable one layer down. From Var[s[i, k]]: -> Var[sum_j f(s[i-1, j]) W[i,j,k] + b[i,k]], and stop.
+    Var[z[i+1, k]] -> Var[f(s[i, k])] -> Var[f(sum_j z[i,j] W[i,j,k] + b[i,k])]; from Var[s[i, k]]:
+    -> Var[sum_j z[i,j] W[i,j,k] + b[i,k]] -> Var[sum_j f(s[i-1, j]) W[i,j,k] + b[i,k]].
     """
     remaining = list(definitions)
-    progress, first = True, True
+    progress = True
     while progress and remaining:
         progress = False
         for atom in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
-            if not first and atom.base.name == keep:
-                continue
             for definition in remaining:
                 value = instantiate(definition, atom)
                 if value is not None:
                     expr = expr.xreplace({atom: value})
                     remaining.remove(definition)
-                    progress, first = True, False
+                    progress = True
                     break
             if progress:
                 break
@@ -300,7 +298,7 @@ def equation(expr: sp.Expr, what: str) -> sp.Equality:
 
 def law_inside(expr: sp.Expr) -> sp.Expr:
     """The law L in Var[L], for L a distribution such as Uniform(-a, a)."""
-    if isinstance(expr, v.Var) and isinstance(expr.args[0], v.DISTRIBUTIONS):
+    if isinstance(expr, v.Var) and isinstance(expr.args[0], v.DISTRIBUTIONS):  # both: E[Uniform] is refused
         return expr.args[0]
     raise RuleError(f"expected Var[Uniform(lo, hi)] or Var[Normal(mu, sigma)], got {sp.sstr(expr)}")
 
@@ -308,14 +306,12 @@ def law_inside(expr: sp.Expr) -> sp.Expr:
 # ---------------------------------------------------------------- the rules
 
 
-@rule("definition", "unfold the definitions until the same variable appears one layer down: `z[i+1, k] == f(s[i, k])`, "
+@rule("definition", "unfold each definition once, outermost first: `z[i+1, k] == f(s[i, k])`, "
                     "then `s[i, k] == Sum(z[i, j]*W[i, j, k], (j, 1, n[i])) + b[i, k]`")
 def definition(expr: sp.Expr, ctx: Context) -> sp.Expr:
-    """Substitute the definitions of the derivation file, outermost first, until the expression is in
-    terms of the same variable one layer down (see :func:`unfold`)."""
-    subject = next(iter(sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key)), None)
-    keep = subject.base.name if subject is not None else None
-    return changed_or_fail(expr, unfold(expr, ctx.definitions, keep), f"no definition applies to {sp.sstr(expr)}")
+    """Substitute the definitions of the derivation file, outermost first, each once, so that the result
+    is in terms of the same variable one layer down (see :func:`unfold`)."""
+    return changed_or_fail(expr, unfold(expr, ctx.definitions), f"no definition applies to {sp.sstr(expr)}")
 
 
 @rule("chain rule", "differentiate the unfolded `s[i+1, j]` with respect to `s[i, k]`: `g[i, k] == df(s[i, k])*Sum(W[i+1, k, j]*g[i+1, j], (j, 1, n[i+2]))`")

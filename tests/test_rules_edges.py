@@ -124,6 +124,7 @@ def test_a_rule_that_runs_too_long_is_reported_not_hung(monkeypatch):
     f4 = verify(glorot_with("F4", "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))")).steps[4]
     assert time.perf_counter() - start < 4
     assert f4.verdict == INAPPLICABLE and f4.message == "not decided within 0.3 s" and f4.inputs
+    assert f4.step.id == "F4"
 
 
 def test_steps_combining_others_have_no_chain_subject():
@@ -177,3 +178,18 @@ def test_step_results_carry_their_comparison(glorot_result):
     d1 = next(r for r in wrong.steps if r.step.id == "D1")
     assert d1.verdict == WRONG and d1.message == "the claim does not follow" and len(d1.inputs) == 2
     assert d1.comparison.ratio == sp.Rational(3, 2)
+
+
+def test_a_failed_activation_assumption_only_fails_rules_that_need_it():
+    from conftest import ARITIES, GLOROT_TEXT
+    from derivation.loader import loads
+    text = GLOROT_TEXT.replace('rule = "variance additivity"\nuses = ["A2"]', 'rule = "variance additivity"\nuses = ["A1", "A2"]', 1)
+    result = verify(loads(text, "g.toml", ARITIES), "sigmoid")
+    assert [r.step.id for r in result.steps if not r.ok] == ["F1", "B1"]      # F2 cites A1 but does not need it
+
+
+def test_distribution_rules_refuse_other_moments():
+    a = sp.Symbol("a", positive=True)
+    for wrong in (v.E(v.Uniform(-a, a)), v.Var(a)):
+        with pytest.raises(RuleError, match="expected Var"):
+            RULES["uniform variance"].apply(wrong, Context({}))
