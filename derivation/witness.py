@@ -249,6 +249,7 @@ def conditions(rng, n) -> list[Witness]:
     fan_in, fan_out, batch = 256, 512, max(n // 512, 200)
     var_w = sp.Symbol("w", positive=True)
     solved = sp.solve(sp.Eq(sp.Integer(fan_in) * var_w, 1), var_w)
+    solved_back = sp.solve(sp.Eq(sp.Integer(fan_out) * var_w, 1), var_w)
     z = rng.normal(0.0, 1.0, (batch, fan_in))
     forward = z @ rng.normal(0.0, math.sqrt(1 / fan_in), (fan_in, fan_out))
     g = rng.normal(0.0, 1.0, (batch, fan_out))
@@ -257,8 +258,9 @@ def conditions(rng, n) -> list[Witness]:
         Witness("forward condition", f"n Var[W] = 1 solves to Var[W] = 1/n; a linear {fan_in} -> {fan_out} layer "
                 "with Var[W] = 1/fan_in keeps Var[z] = 1", solved == [sp.Rational(1, fan_in)],
                 f"Var[W] = {solved}", mc_variance(forward.ravel(), 1.0)),
-        Witness("backward condition", f"the same layer with Var[W] = 1/fan_out keeps Var[dL/ds] = 1 backwards",
-                True, "(the same equation, for the fan-out)", mc_variance(backward.ravel(), 1.0)),
+        Witness("backward condition", "fan_out Var[W] = 1 solves to Var[W] = 1/fan_out; the same layer with "
+                "Var[W] = 1/fan_out keeps Var[dL/ds] = 1 backwards", solved_back == [sp.Rational(1, fan_out)],
+                f"Var[W] = {solved_back}", mc_variance(backward.ravel(), 1.0)),
     ]
 
 

@@ -3,7 +3,6 @@ the mutated step and only there, unless the mutant is mathematically equal to th
 
 import dataclasses
 
-import pytest
 import sympy as sp
 
 from derivation.mutants import mutants, numerically_equal

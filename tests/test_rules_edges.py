@@ -1,7 +1,6 @@
 """Edges of the rule helpers and of the engine that the Glorot derivation alone never reaches
 (found by mutation testing: each test here kills mutants that survived the others)."""
 
-import dataclasses
 import time
 
 import pytest
