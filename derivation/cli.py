@@ -101,22 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")
+    commands = {"verify": _verify, "list": _list, "render": _render, "witness": _witness, "explain": _explain,
+                "quiz": _quiz, "crosscheck": _crosscheck, "simulate": _simulate}
     try:
-        if args.command == "list":
-            return _list()
-        if args.command == "render":
-            return _render(args)
-        if args.command == "witness":
-            return _witness(args)
-        if args.command == "explain":
-            return _explain(args)
-        if args.command == "quiz":
-            return _quiz(args)
-        if args.command == "crosscheck":
-            return _crosscheck(args)
-        if args.command == "simulate":
-            return _simulate(args)
-        return _verify(args)
+        return commands[args.command](args)
     except _user_errors() as exc:
         print(f"derivation: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -128,7 +116,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return LoadError, ActivationError
 
 
-def _list() -> int:
+def _list(args: argparse.Namespace) -> int:
     from .loader import builtin_names, load
     from .prose import plain
     from .report import list_report
