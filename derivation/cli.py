@@ -79,8 +79,8 @@ def _load(args: argparse.Namespace):
     from .loader import LoadError, load
     from .model import with_values
     from .parser import Namespace, ParseError, parse
-    from .rules import RULES
-    derivation = load(args.derivation, {name: r.arity for name, r in RULES.items()})
+    from .rules import arities
+    derivation = load(args.derivation, arities())
     slope = getattr(args, "slope", None)
     if derivation.slope is None:
         if slope is not None:
@@ -120,11 +120,10 @@ def _list(args: argparse.Namespace) -> int:
     from .loader import builtin_names, load
     from .prose import plain
     from .report import list_report
-    from .rules import RULES
-    arities = {name: r.arity for name, r in RULES.items()}
+    from .rules import arities
     entries = []
     for name in builtin_names():
-        d = load(name, arities)
+        d = load(name, arities())
         entries.append((name, f"{d.title}: {plain(d.summary)}" if d.summary else d.title))
     print(list_report(entries))
     return EXIT_OK
@@ -273,16 +272,16 @@ def _quiz(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verified_results(derivation) -> dict:
+    """A derivation's verified results, by what they solve for: {"Var[W[i]]": ..., "sigma": ..., "a": ...}."""
+    from .verify import verify
+    return {str(r.step.claim.lhs): r.step.claim.rhs for r in verify(derivation).results if r.ok}
+
+
 def _layer_results() -> dict:
     """The verified formulas the number questions use: Glorot's bound and std, He's std (ReLU)."""
-    from .verify import verify
-    glorot, he = verify(_builtin("glorot")), verify(_builtin("he"))
-    found = {}
-    for label, v, lhs in (("Glorot uniform bound", glorot, "a"), ("Glorot normal std", glorot, "sigma"),
-                          ("He normal std", he, "sigma")):
-        claim = next(r.step.claim for r in v.results if r.ok and str(r.step.claim.lhs) == lhs)
-        found[label] = claim.rhs
-    return found
+    glorot, he = _verified_results(_builtin("glorot")), _verified_results(_builtin("he"))
+    return {"Glorot uniform bound": glorot["a"], "Glorot normal std": glorot["sigma"], "He normal std": he["sigma"]}
 
 
 def _render_sheet(args: argparse.Namespace) -> int:
@@ -308,15 +307,10 @@ def _crosscheck(args: argparse.Namespace) -> int:
     from .crosscheck import fans, rows, truncated_normal_std
     from .model import with_values
     from .report import crosscheck_report
-    from .verify import verify
 
-    def results(derivation) -> dict:
-        verification = verify(derivation)
-        return {str(r.step.claim.lhs): r.step.claim.rhs for r in verification.results if r.ok}
-
-    verified = {name: results(_builtin(name)) for name in ("glorot", "he", "lecun")}
+    verified = {name: _verified_results(_builtin(name)) for name in ("glorot", "he", "lecun")}
     he = _load(argparse.Namespace(derivation="he", slope="symbolic"))
-    table = rows(verified, lambda slope: results(with_values(he, {he.namespace.symbols[he.slope]: slope})))
+    table = rows(verified, lambda slope: _verified_results(with_values(he, {he.namespace.symbols[he.slope]: slope})))
     examples = [(((64, 3, 3, 3), "pytorch"), fans((64, 3, 3, 3), "pytorch")),
                 (((3, 3, 3, 64), "keras"), fans((3, 3, 3, 64), "keras")),
                 (((512, 256), "pytorch"), fans((512, 256), "pytorch"))]
@@ -345,7 +339,7 @@ def _save_crosscheck(table, out: str) -> None:
 def _empirical(verified: dict) -> bool:
     import sympy as sp
 
-    from .crosscheck import FAN_IN, FAN_OUT, _layer
+    from .crosscheck import FAN_IN, FAN_OUT, in_fans
     from .empirical import SHAPE, draws, torch_available
     from .report import empirical_report
     if not torch_available():
@@ -354,10 +348,10 @@ def _empirical(verified: dict) -> bool:
     fan_out, fan_in = SHAPE
     layer = {FAN_IN: fan_in, FAN_OUT: fan_out}
     derived = {
-        "xavier_uniform_": _layer(verified["glorot"]["a"]).subs(layer),
-        "xavier_normal_": _layer(verified["glorot"]["sigma"]).subs(layer),
-        "kaiming_uniform_ (relu)": _layer(verified["he"]["a"]).subs(layer),
-        "kaiming_normal_ (relu)": _layer(verified["he"]["sigma"]).subs(layer),
+        "xavier_uniform_": in_fans(verified["glorot"]["a"]).subs(layer),
+        "xavier_normal_": in_fans(verified["glorot"]["sigma"]).subs(layer),
+        "kaiming_uniform_ (relu)": in_fans(verified["he"]["a"]).subs(layer),
+        "kaiming_normal_ (relu)": in_fans(verified["he"]["sigma"]).subs(layer),
         "nn.Linear default": 1 / sp.sqrt(fan_in),            # Var = 1/(3 fan_in), crosschecked above
     }
     results = draws({name: float(value) for name, value in derived.items()})
@@ -369,6 +363,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import plots
+    from .render import Written
     from .report import simulate_report
     from .simulate import simulate
     if not (1 <= args.depth <= 50 and 2 <= args.width <= 5000 and 2 <= args.batch <= 20000):
@@ -382,9 +377,4 @@ def _simulate(args: argparse.Namespace) -> int:
     if not plots.available():
         print("\nfigures: matplotlib is not installed (pip install 'derivation[plots]')")
         return EXIT_OK
-    return _write(lambda: [_Written(p) for p in plots.write_figures(runs, Path(args.out))], args.out)
-
-
-class _Written:
-    def __init__(self, path):
-        self.path = path
+    return _write(lambda: [Written(p.suffix[1:], p) for p in plots.write_figures(runs, Path(args.out))], args.out)

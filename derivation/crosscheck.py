@@ -84,7 +84,7 @@ def rows(results: dict[str, dict[str, sp.Expr]], slope_results) -> list[Row]:
             derived = raw_moment(Uniform(-bound, bound), 2) - raw_moment(Uniform(-bound, bound), 1) ** 2
         else:
             source = slope_results(sp.nsimplify(entry["slope"])) if "slope" in entry else results[name]
-            derived = _layer(source[symbol])
+            derived = in_fans(source[symbol])
         ratio = sp.simplify(effective / derived)
         # exactly equal, or equal to double precision where a framework writes an irrational constant as a decimal
         match = ratio == 1 or (ratio.is_number and abs(float(ratio) - 1) < DOUBLE)
@@ -100,6 +100,6 @@ def rows(results: dict[str, dict[str, sp.Expr]], slope_results) -> list[Row]:
     return out
 
 
-def _layer(formula: sp.Expr) -> sp.Expr:
-    """A result in n[i], n[i+1] as a formula in fan_in, fan_out."""
+def in_fans(formula: sp.Expr) -> sp.Expr:
+    """A result in n[i], n[i+1] as a formula in fan_in, fan_out: n[i] is the fan-in of W[i], n[i+1] its fan-out."""
     return formula.xreplace({a: FAN_IN if a.indices[0].is_Symbol else FAN_OUT for a in formula.atoms(sp.Indexed)})

@@ -78,9 +78,7 @@ def parse(text: str, names: Namespace, display: bool = False) -> sp.Expr:
     if count > MAX_NODES:
         raise ParseError(f"expression has {count} parts; the limit is {MAX_NODES}")
     try:
-        builder = (_DisplayBuilder if display else _Builder)(names)
-        builder.source = text.strip()
-        return builder.build(tree.body)
+        return (_DisplayBuilder if display else _Builder)(names, text.strip()).build(tree.body)
     except RecursionError:
         raise ParseError("expression is nested too deeply") from None
 
@@ -90,8 +88,9 @@ def _col(node: ast.AST) -> int:
 
 
 class _Builder:
-    def __init__(self, names: Namespace):
+    def __init__(self, names: Namespace, source: str):
         self.names = names
+        self.source = source
 
     def fail(self, node: ast.AST, message: str) -> ParseError:
         return ParseError(message, _col(node))

@@ -17,6 +17,7 @@ from typing import Callable
 
 import sympy as sp
 
+from .crosscheck import FAN_IN, FAN_OUT, in_fans
 from .equivalence import compare
 from .parser import Namespace, ParseError, parse
 from .printing import plain, pretty
@@ -202,10 +203,6 @@ def _number_question(label: str, fan_in: int, fan_out: int, value: sp.Expr) -> Q
 def layer_values(results: dict[str, sp.Expr]) -> Callable[[int, int], dict]:
     """From verified results (name -> formula in n[i], n[i+1]) to the numbers of one concrete layer."""
     def values(fan_in: int, fan_out: int) -> dict:
-        out = {}
-        for label, formula in results.items():
-            # n[i] is the fan-in of W[i], n[i+1] its fan-out
-            sizes = {a: fan_in if a.indices[0].is_Symbol else fan_out for a in formula.atoms(sp.Indexed)}
-            out[label] = formula.xreplace(sizes)
-        return out
+        layer = {FAN_IN: fan_in, FAN_OUT: fan_out}
+        return {label: in_fans(formula).xreplace(layer) for label, formula in results.items()}
     return values

@@ -11,9 +11,8 @@ from . import prose
 from .printing import plain, pretty
 from .rules import RULES
 from .typeset import Notation, latex, readable
-from .verify import ASSUMPTION, INAPPLICABLE, VERIFIED, WRONG, StepResult, Verification
+from .verify import ASSUMPTION, INAPPLICABLE, WRONG, StepResult, Verification
 
-MARKS = {VERIFIED: "✓", WRONG: "✗", ASSUMPTION: "✗", INAPPLICABLE: "✗"}
 LABELS = {WRONG: "WRONG", ASSUMPTION: "ASSUMPTION FAILS", INAPPLICABLE: "RULE DOES NOT APPLY"}
 _COLOURS = {"ok": "\033[32m", "bad": "\033[31m", "dim": "\033[2m", "bold": "\033[1m", "end": "\033[0m"}
 

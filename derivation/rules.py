@@ -61,15 +61,19 @@ def formula_names() -> Namespace:
     return Namespace(plain, {name: sp.IndexedBase(name) for name in ("z", "W", "s", "g", "b", "c", "X", "Y", "n")})
 
 
-def rule(name: str, formula: str, needs: tuple[str, ...] = (), arity: int = 1, aliases: tuple[str, ...] = ()):
-    """Register ``function(inputs..., ctx)`` as the rule ``name`` (and its aliases)."""
+def rule(name: str, formula: str, needs: tuple[str, ...] = (), arity: int = 1):
+    """Register ``function(inputs..., ctx)`` as the rule ``name``."""
 
     def register(function):
-        for key in (name, *aliases):
-            RULES[key] = Rule(key, function, formula, needs, arity)
+        RULES[name] = Rule(name, function, formula, needs, arity)
         return function
 
     return register
+
+
+def arities() -> dict[str, int]:
+    """Each rule's name and the number of input expressions it takes (what the loader checks steps against)."""
+    return {name: r.arity for name, r in RULES.items()}
 
 
 # ---------------------------------------------------------------- helpers

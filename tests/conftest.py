@@ -8,10 +8,10 @@ from importlib import resources
 import pytest
 
 from derivation.loader import loads
-from derivation.rules import RULES
+from derivation.rules import arities
 from derivation.verify import verify
 
-ARITIES = {name: rule.arity for name, rule in RULES.items()}
+ARITIES = arities()
 GLOROT_TEXT = (resources.files("derivation") / "derivations" / "glorot.toml").read_text(encoding="utf-8")
 
 
