@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from .simulate import BINS, Run
@@ -41,11 +42,9 @@ def write_figures(runs: list[Run], out_dir: Path) -> list[Path]:
         figure.tight_layout()
         for suffix in ("png", "pdf"):
             path = out_dir / f"simulate_{kind}.{suffix}"
-            out_dir.mkdir(parents=True, exist_ok=True)
-            temporary = out_dir / f".simulate_{kind}.tmp.{suffix}"
-            figure.savefig(temporary, dpi=120)
-            write_atomically(path, temporary.read_bytes())
-            temporary.unlink()
+            image = io.BytesIO()
+            figure.savefig(image, format=suffix, dpi=120)
+            write_atomically(path, image.getvalue())
             written.append(path)
         plt.close(figure)
     return written
