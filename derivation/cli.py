@@ -77,9 +77,9 @@ def _load(args: argparse.Namespace):
     import sympy as sp
 
     from .loader import LoadError, load
-    from .model import with_values
+    from .kernel.derivation import with_values
     from .parser import Namespace, ParseError, parse
-    from .rules import arities
+    from .kernel.rules import arities
     derivation = load(args.derivation, arities())
     slope = getattr(args, "slope", None)
     if derivation.slope is None:
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    from .assumptions import ActivationError
+    from .activations import ActivationError
     from .loader import LoadError
     return LoadError, ActivationError
 
@@ -120,7 +120,7 @@ def _list(args: argparse.Namespace) -> int:
     from .loader import builtin_names, load
     from .prose import plain
     from .report import list_report
-    from .rules import arities
+    from .kernel.rules import arities
     entries = []
     for name in builtin_names():
         d = load(name, arities())
@@ -305,7 +305,7 @@ def _builtin(name: str):
 
 def _crosscheck(args: argparse.Namespace) -> int:
     from .crosscheck import fans, rows, truncated_normal_std
-    from .model import with_values
+    from .kernel.derivation import with_values
     from .report import crosscheck_report
 
     verified = {name: _verified_results(_builtin(name)) for name in ("glorot", "he", "lecun")}

@@ -16,7 +16,7 @@ from importlib import resources
 import sympy as sp
 
 from .parser import Namespace, parse
-from .vocabulary import Uniform, raw_moment
+from .kernel.terms import Uniform, raw_moment
 
 FAN_IN, FAN_OUT = sp.symbols("fan_in fan_out", positive=True, integer=True)
 GAIN, TRUNC = sp.symbols("gain trunc", positive=True)

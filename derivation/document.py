@@ -14,16 +14,24 @@ from itertools import groupby
 import sympy as sp
 
 from . import __version__
-from . import vocabulary as v
-from .parser import parse
+from .kernel import terms as v
+from .parser import Namespace, parse
 from .prose import Span, spans
-from .rules import RULES, formula_names
+from .kernel.rules import RULES
 from .typeset import Notation, readable
 
 # how the rules' generic formulas are typeset: layer superscripts, g = dL/ds
 RULE_NOTATION = Notation(frozenset("zWsgb"), {"g": "s"})
 from .verify import Verification
 
+
+
+def formula_names() -> Namespace:
+    """The names the rules' formulas (prose with `expressions`) use; only typeset, never computed with,
+    so only the indices need an assumption (an index must be an integer)."""
+    plain = {name: sp.Symbol(name, integer=True) for name in ("i", "j", "k")}
+    plain.update({name: sp.Symbol(name) for name in ("N", "a", "sigma", "v1", "v2", "m2", "u", "c0", "lo", "hi")})
+    return Namespace(plain, {name: sp.IndexedBase(name) for name in ("z", "W", "s", "g", "b", "c", "X", "Y", "n")})
 
 @dataclass(frozen=True)
 class Line:

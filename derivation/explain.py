@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from . import prose
 from .printing import pretty
-from .rules import RULES, RuleError
-from .verify import StepResult, Verification, context_for, subjects
+from .kernel.rules import RULES, RuleError
+from .kernel.check import StepResult, Verification, context_for, subjects
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def _one(v: Verification, r: StepResult, subject, in_depth: bool) -> Explanation
         explanation.depth.extend(inspect.cleandoc(rule.apply.__doc__ or "").splitlines())
         for aid in step.uses:
             rest = [a for a in step.uses if a != aid]
-            ctx = context_for(v.derivation, rest, v.activation, v.rectifier, subject)
+            ctx = context_for(v.derivation, rest, v.activation, v.activation, v.rectifier, subject)
             try:
                 outcome = "the rule derives " + pretty(rule.apply(*r.inputs, ctx))
             except RuleError as exc:

@@ -14,7 +14,8 @@ from typing import Any, Mapping
 import sympy as sp
 
 from .escape import unsafe_tex
-from .model import Assumption, Definition, Derivation, Step, SymbolDecl
+from .kernel.definitions import DefinitionError, shapes
+from .kernel.derivation import FAMILY_FACTS, Assumption, Definition, Derivation, Step, SymbolDecl
 from .parser import Namespace, ParseError, parse
 from .prose import spans
 
@@ -23,8 +24,8 @@ MAX_FILE_BYTES = 1_000_000
 
 _TOP_KEYS = {"name", "title", "source", "summary", "activation", "slope", "symbols", "assumptions", "definitions",
              "sections", "differs", "suits"}
-_SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of"}
-_ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean"}
+_SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of", "value"}
+_ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean", "symmetric"}
 _SECTION_KEYS = {"title", "steps"}
 _STEP_KEYS = {"id", "rule", "claim", "uses", "note", "without", "start", "from", "result"}
 
@@ -199,12 +200,13 @@ class _Reader:
                 plain[decl.name] = sp.Symbol(decl.name, real=True)
             elif decl.kind == "size":
                 indexed[decl.name] = sp.IndexedBase(decl.name, positive=True, integer=True)
+                plain[decl.name] = sp.Symbol(decl.name, positive=True, integer=True)   # N: one size
             else:
                 indexed[decl.name] = sp.IndexedBase(decl.name, real=True)
         return Namespace(plain, indexed)
 
     def symbol_details(self, data: dict, symbols: dict[str, SymbolDecl], names: Namespace) -> dict[str, SymbolDecl]:
-        """Second pass: fields that refer to other symbols (units, gradient_of)."""
+        """Second pass: fields that refer to other symbols (units, gradient_of, value)."""
         out = {}
         for name, decl in symbols.items():
             where = f"symbol '{name}'"
@@ -213,7 +215,13 @@ class _Reader:
             gradient_of = self.string(data[name], "gradient_of", where, False) or None
             if gradient_of is not None and symbols.get(gradient_of, SymbolDecl("", "")).kind != "random":
                 raise self.error(where, f"gradient_of names '{gradient_of}', which is not a declared random variable")
-            out[name] = SymbolDecl(decl.name, decl.kind, decl.text, decl.latex, units, gradient_of)
+            value_text = self.string(data[name], "value", where, False)
+            value = self.expression(value_text, names, where, "value") if value_text else None
+            if value is not None and (decl.kind != "constant" or isinstance(value, sp.Equality)
+                                      or value.atoms(sp.Indexed, sp.Symbol) - set(names.symbols.values())):
+                raise self.error(where, "'value' is for a constant, and must be a number or an expression in "
+                                        "declared plain symbols")
+            out[name] = SymbolDecl(decl.name, decl.kind, decl.text, decl.latex, units, gradient_of, value)
         return out
 
     def assumptions(self, data: Any, symbols: dict[str, SymbolDecl]) -> dict[str, Assumption]:
@@ -223,7 +231,7 @@ class _Reader:
             where = f"assumption {aid}"
             spec = self.table(spec, where, _ASSUMPTION_KEYS)
             lists = {}
-            for key in ("independent", "iid", "zero_mean"):
+            for key in FAMILY_FACTS:
                 lists[key] = self.names(spec, key, where)
                 for name in lists[key]:
                     if symbols.get(name) is None or symbols[name].kind != "random":
@@ -249,6 +257,10 @@ class _Reader:
             if not isinstance(rhs_text, str):
                 raise self.error(where, "the right side must be a string")
             out.append(Definition(lhs, self.expression(rhs_text, names, where, "right side"), lhs_text))
+        try:
+            shapes(tuple(out))          # the kernel's own checks, so that a bad set is bad input (exit 2)
+        except DefinitionError as exc:
+            raise self.error("[definitions]", str(exc)) from None
         return out
 
     def steps(self, data: Any, names: Namespace, assumptions: dict[str, Assumption]) -> tuple[list[str], list[Step]]:

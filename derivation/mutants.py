@@ -21,7 +21,7 @@ from typing import Iterator
 
 import sympy as sp
 
-from . import vocabulary as v
+from .kernel import terms as v
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
-from . import vocabulary as v
+from .kernel import domain
+from .kernel import terms as v
 
 MAX_LENGTH = 4000        # characters in one expression
 MAX_NODES = 600          # syntax-tree nodes in one expression
@@ -33,7 +34,7 @@ FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
     "Uniform": v.Uniform, "Normal": v.Normal,
 }
 MOMENTS = {"Var": v.Var, "E": v.E}
-CONSTANTS = {"pi": sp.pi, "I": sp.I}
+CONSTANTS = {"pi": sp.pi}
 
 
 class ParseError(ValueError):
@@ -188,7 +189,14 @@ class _Builder:
                     raise self.fail(node, "number too large")
             if base == 0 and exponent.is_negative:
                 raise self.fail(node, "division by zero")
-        return self.pow(base, exponent)
+        return self.real(node, self.pow(base, exponent))
+
+    def real(self, node: ast.AST, value: sp.Expr) -> sp.Expr:
+        """A root, power or logarithm only where the kernel shows it real (kernel.domain)."""
+        problem = domain.problem(value) if isinstance(value, sp.Basic) and not isinstance(value, sp.Equality) else None
+        if problem:
+            raise self.fail(node, f"not a real expression: {problem}")
+        return value
 
     def _Compare(self, node: ast.Compare) -> sp.Expr:
         if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq):
@@ -238,7 +246,7 @@ class _Builder:
             raise self.fail(node.func, f"unknown function '{name}'")
         args = [self.build(a) for a in node.args]
         try:
-            return self.call(function, args)
+            return self.real(node, self.call(function, args))
         except (TypeError, ValueError) as exc:
             raise self.fail(node, f"{name}(...): {exc}") from None
 

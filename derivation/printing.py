@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from .vocabulary import peel
+from .kernel.terms import peel
 
 
 class PlainPrinter(StrPrinter):

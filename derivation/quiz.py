@@ -18,10 +18,10 @@ from typing import Callable
 import sympy as sp
 
 from .crosscheck import FAN_IN, FAN_OUT, in_fans
-from .equivalence import compare
+from .kernel.compare import compare
 from .parser import Namespace, ParseError, parse
 from .printing import plain, pretty
-from .rules import RULES
+from .kernel.rules import RULES
 from .verify import Verification
 
 RELATIVE_TOLERANCE = 0.01

@@ -9,11 +9,47 @@ import sympy as sp
 
 from . import prose
 from .printing import plain, pretty
-from .rules import RULES
+from .kernel.rules import RULES
 from .typeset import Notation, latex, readable
-from .verify import ASSUMPTION, INAPPLICABLE, WRONG, StepResult, Verification
+from .kernel.rules import APPROX, COMPROMISE, REQUIRES
+from .verify import ASSUMPTION, INAPPLICABLE, REFUSED, WRONG, StepResult, Verification
 
-LABELS = {WRONG: "WRONG", ASSUMPTION: "ASSUMPTION FAILS", INAPPLICABLE: "RULE DOES NOT APPLY"}
+LABELS = {WRONG: "WRONG", ASSUMPTION: "ASSUMPTION FAILS", INAPPLICABLE: "RULE DOES NOT APPLY",
+          REFUSED: "OBLIGATION NOT SHOWN"}
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\n"}
+
+
+def safe(text: str) -> str:
+    """Text from a file or the user, fit for a terminal: every control character shown escaped (ESC as \\x1b)."""
+    return str(text).translate(_CONTROL)
+
+
+def relation_word(r: StepResult) -> str:
+    """How a step's claim relates to its input: = (identity), ≈ (to first order), or what it is."""
+    if r.relation == REQUIRES:
+        return "requires"
+    if r.relation == COMPROMISE:
+        return "compromise"
+    return "≈" if r.relation == APPROX else "="
+
+
+def qualifiers(r: StepResult) -> list[str]:
+    """What a reader must know about a result: premise, requirement, compromise, first order, premises used."""
+    out = []
+    if r.is_premise:
+        out.append("a premise, taken as given")
+    if r.relation == REQUIRES:
+        out.append("a requirement: what keeping the variance constant requires")
+    elif r.relation == COMPROMISE or (r.step.inputs and r.relation == COMPROMISE):
+        out.append("a compromise between two requirements, not a consequence")
+    if r.approximate:
+        out.append("to first order")
+    others = [p for p in r.premise_steps if p != r.step.id]
+    if others:
+        out.append(f"given the premise(s) {', '.join(others)}")
+    if r.premises:
+        out.append(f"assuming {', '.join(r.premises)}")
+    return out
 _COLOURS = {"ok": "\033[32m", "bad": "\033[31m", "dim": "\033[2m", "bold": "\033[1m", "end": "\033[0m"}
 
 
@@ -31,13 +67,19 @@ def text_report(v: Verification, colour: bool = False) -> str:
     d = v.derivation
     where = d.path + (f" · activation f(x) = {sp.sstr(v.checked.expr)}" if v.checked else "")
     where += "".join(f" · {name} = {value}" for name, value in d.values.items())
-    lines = [style("bold", d.title), style("dim", where), ""]
+    lines = [style("bold", safe(d.title)), style("dim", safe(where)), ""]
+    if v.error:
+        return "\n".join(lines + [style("bad", safe(f"refused: {v.error}"))])
     lines.append(style("bold", "Assumptions"))
     for a in v.assumptions:
-        lines.append(f"  {a.assumption.id}  {a.assumption.title}: {prose.plain(a.assumption.statement)}")
+        lines.append(safe(f"  {a.assumption.id}  {a.assumption.title}: {prose.plain(a.assumption.statement)}"))
         if a.holds is not None:
             verdict = style("ok", "✓ holds") if a.holds else style("bad", "✗ FAILS")
-            lines.append(f"      {verdict} for {v.checked.name}: {a.evidence}")
+            lines.append(f"      {verdict} for {safe(v.checked.name)}: {safe(a.evidence)}")
+        elif not a.assumption.activation and not a.assumption.rectifier:
+            lines.append(style("dim", "      a modelling premise, not computed"))
+        for declaration in a.unused:
+            lines.append(style("dim", safe(f"      not used: {declaration} (defined, so computed from the definitions)")))
     for section, results in groupby(v.steps, key=lambda r: r.step.section):
         lines += ["", style("bold", section)]
         for result in results:
@@ -48,13 +90,14 @@ def text_report(v: Verification, colour: bool = False) -> str:
                                   f"derivation does not apply; see `python -m derivation verify {v.suggestion}`"))
     for result in v.results:
         lines.append(f"  {result_text(v, result)}" + ("" if result.ok and v.ok else style("bad", "  (not established)")))
+        notes = qualifiers(result)
+        if notes:
+            lines.append(style("dim", safe(f"      ({'; '.join(notes)})")))
     return "\n".join(lines)
 
 
 def result_text(v: Verification, result: StepResult) -> str:
-    """A result as its author wrote it; with parameters set (--slope), the claim with their values."""
-    if not v.derivation.values:
-        return result.step.claim_text.replace("==", "=")
+    """A result as the kernel parsed it (never the file's raw text), with any parameters (--slope) set."""
     return pretty(result.step.claim)
 
 
@@ -63,13 +106,22 @@ def _step_lines(r: StepResult, style: _Style) -> list[str]:
     uses = f" ({', '.join(step.uses)})" if step.uses else ""
     origin = f"  from {', '.join(step.inputs)}" if step.inputs else ""
     mark = style("ok", "✓") if r.ok else style("bad", "✗")
-    head = f"  {mark} {step.id:<3} {step.rule}{uses}{style('dim', origin)}"
+    head = f"  {mark} {safe(step.id):<3} {step.rule}{safe(uses)}{style('dim', safe(origin))}"
     if not r.ok:
         head += "  " + style("bad", LABELS[r.verdict])
+    elif r.approximate:
+        head += "  " + style("dim", "(to first order)")
     lines = [head]
     if step.start is not None:
-        lines.append(f"        {pretty(step.start)}")
-    lines.append(f"        = {pretty(step.claim)}" if not isinstance(step.claim, sp.Equality) else f"        {pretty(step.claim)}")
+        lines.append(f"        {'premise: ' if r.is_premise else ''}{pretty(step.start)}")
+    word = relation_word(r)
+    if isinstance(step.claim, sp.Equality):
+        prefix = {"requires": "requires: ", "compromise": "compromise: "}.get(word, "")
+        lines.append(f"        {prefix}{pretty(step.claim)}")
+    else:
+        lines.append(f"        {word} {pretty(step.claim)}")
+    if r.neglected and r.ok:
+        lines.append(style("dim", f"        first neglected term: {r.neglected}"))
     if r.verdict == WRONG:
         lines.append(style("bad", f"        rule derives: {pretty(r.derived)}"))
         c = r.comparison
@@ -126,17 +178,24 @@ def json_report(v: Verification) -> str:
             "ratio": _expr(c.ratio, notation) if c and not c.equal else None,
             "message": r.message or (c.reason if c else ""),
             "result": r.step.result,
+            "relation": r.relation, "approximate": r.approximate, "premise": r.is_premise,
+            "obligations": [{"name": o.name, "subject": o.subject, "evidence": o.evidence,
+                             "premises": list(o.premises), "approximate": o.approximate} for o in r.obligations],
+            "failed_obligation": r.failed or None, "neglected": r.neglected or None,
+            "premises": list(r.premises), "premise_steps": list(r.premise_steps),
         })
     document = {
         "derivation": d.name, "title": d.title, "file": d.path, "source": d.source,
         "activation": {"name": v.activation.name, "expression": plain(v.activation.expr),
                        "holds": v.activation.holds, "evidence": v.activation.evidence()} if v.activation else None,
         "assumptions": [{"id": a.assumption.id, "title": a.assumption.title, "statement": a.assumption.statement,
-                         "checked": a.holds is not None, "holds": a.holds, "evidence": a.evidence}
+                         "checked": a.holds is not None, "holds": a.holds, "evidence": a.evidence,
+                         "unused": list(a.unused)}
                         for a in v.assumptions],
         "steps": steps,
-        "verified": v.verified, "total": len(v.steps), "ok": v.ok,
-        "results": [r.step.id for r in v.results],
+        "verified": v.verified, "total": len(v.steps), "ok": v.ok, "error": v.error or None,
+        "results": [{"id": r.step.id, "claim": _expr(r.step.claim, notation), "relation": r.relation,
+                     "established": r.ok and v.ok, "qualifiers": qualifiers(r)} for r in v.results],
         "suggestion": v.suggestion,
     }
     return json.dumps(document, indent=2, ensure_ascii=False)

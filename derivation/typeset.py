@@ -17,8 +17,8 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.mathml import MathMLPresentationPrinter
 
-from . import vocabulary as v
-from .model import Derivation
+from .kernel import terms as v
+from .kernel.derivation import Derivation
 
 @dataclass(frozen=True)
 class Notation:

@@ -8,7 +8,7 @@ from importlib import resources
 import pytest
 
 from derivation.loader import loads
-from derivation.rules import arities
+from derivation.kernel.rules import arities
 from derivation.verify import verify
 
 ARITIES = arities()
@@ -48,3 +48,14 @@ def glorot():
 @pytest.fixture(scope="session")
 def glorot_result(glorot):
     return verify(glorot)
+
+
+def make_context(symbols, definitions=(), facts=None, activation=None, subject=None, rectifier=None, relations=()):
+    """A rule context whose model has one cited assumption declaring ``facts`` (kind -> family names)."""
+    from derivation.kernel.derivation import Assumption
+    from derivation.kernel.model import Model
+    from derivation.kernel.rules import Context
+    facts = facts or {}
+    cited = (Assumption("T", "test", "test premises", **{k: frozenset(v) for k, v in facts.items()}),)
+    model = Model(dict(symbols), tuple(definitions), cited, activation)
+    return Context(symbols, tuple(definitions), model, activation, subject, rectifier, relations)

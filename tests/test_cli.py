@@ -29,8 +29,11 @@ def test_verify_prints_every_step_grouped_and_the_results():
         assert section in out
     for step in ("F0", "F6", "B0", "B6", "D1", "D4"):
         assert f" {step} " in out
-    assert "Var[W[i]] = 2/(n[i] + n[i+1])" in out
-    assert "a = sqrt(6/(n[i] + n[i+1]))" in out
+    assert "Var[W[i]] = 2/(n[i + 1] + n[i])" in out            # as the kernel parsed it, not the raw text
+    assert "a = √(6)/√(n[i + 1] + n[i])" in out
+    assert "compromise: Var[W[i]]" in out and "requires: Var[W[i]] = 1/n[i]" in out
+    assert "(a compromise between two requirements, not a consequence; to first order; assuming A2, A3)" in out
+    assert "F1  linearisation (A1, A2, A3)  (to first order)\n        ≈ Var[" in out
     assert "product variance (A2)" in out
     assert out.index("Forward pass") < out.index("Backward pass") < out.index("Weight distribution")
 
@@ -67,7 +70,7 @@ def test_wrong_step_exits_1_and_explains(tmp_path):
 def test_failing_activation_exits_1_naming_the_assumption(activation):
     code, out, _ = run("verify", "--activation", activation)
     assert code == 1
-    assert "16/18 steps verified" in out
+    assert "13/18 steps verified" in out                     # F1, B1 (A1), and F4 (E[f(s)] = 0 needs an odd f) on
     assert f"assumption A1 fails for {activation}" in out
 
 
@@ -143,7 +146,7 @@ def test_readme_example_is_the_shipped_example_and_verifies():
 
 def test_readme_lists_every_rule():
     from pathlib import Path
-    from derivation.rules import RULES
+    from derivation.kernel.rules import RULES
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for name in RULES:
         assert f"`{name}`" in readme, name

@@ -1,7 +1,7 @@
 import sympy as sp
 
-from derivation import vocabulary as v
-from derivation.equivalence import canonical, compare, equal
+from derivation.kernel import terms as v
+from derivation.kernel.compare import canonical, compare, equal
 
 i, j, m = sp.symbols("i j m", integer=True)
 z, W = sp.IndexedBase("z", real=True), sp.IndexedBase("W", real=True)

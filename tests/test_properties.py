@@ -5,12 +5,13 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from derivation import vocabulary as v
-from derivation.equivalence import equal
-from derivation.model import SymbolDecl
+from conftest import make_context
+from derivation.kernel import terms as v
+from derivation.kernel.compare import equal
+from derivation.kernel.derivation import SymbolDecl
 from derivation.parser import Namespace, ParseError, parse
 from derivation.printing import plain
-from derivation.rules import RULES, Context
+from derivation.kernel.rules import RULES, Context
 
 i, j = sp.symbols("i j", integer=True)
 a, b = sp.symbols("a b", positive=True)
@@ -70,7 +71,7 @@ def test_near_valid_text_is_an_expression_or_our_error(text):
 u = sp.Symbol("u", real=True)
 X, Y = sp.symbols("X Y", real=True)
 RANDOM = {"X": SymbolDecl("X", "random"), "Y": SymbolDecl("Y", "random")}
-CONTEXT = Context(RANDOM, facts={"independent": frozenset("XY")})
+CONTEXT = make_context(RANDOM, facts={"independent": frozenset("XY")})
 
 small = st.integers(-3, 3)
 polynomials = st.tuples(small, st.integers(1, 3), small)                    # c * U**p + d

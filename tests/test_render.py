@@ -174,7 +174,7 @@ def test_cli_allow_unverified_renders_with_marks(tmp_path):
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["glorot.html", "glorot.md"]
     md = (tmp_path / "glorot.md").read_text()
-    assert "**Not verified.** 16 of 18 steps verified; assumption A1 does not hold" in md
+    assert "**Not verified.** 13 of 18 steps verified; assumption A1 does not hold" in md
     assert "f(0) = \\frac{1}{2}$ ✗" in md
 
 

@@ -3,11 +3,12 @@
 import pytest
 import sympy as sp
 
-from derivation import vocabulary as v
-from derivation.assumptions import check_activation
-from derivation.equivalence import equal
-from derivation.model import Definition, SymbolDecl
-from derivation.rules import RULES, Context, RuleError
+from conftest import make_context
+from derivation.kernel import terms as v
+from derivation.activations import check_activation
+from derivation.kernel.compare import equal
+from derivation.kernel.derivation import Definition, SymbolDecl
+from derivation.kernel.rules import COMPROMISE, EQUAL, REQUIRES, RULES, Context, RuleError
 
 i, j, k = sp.symbols("i j k", integer=True)
 a = sp.Symbol("a", positive=True)
@@ -17,16 +18,17 @@ X, Y = sp.symbols("X Y", real=True)
 SYMBOLS = {
     "z": SymbolDecl("z", "random", units=n[i]), "W": SymbolDecl("W", "random"),
     "s": SymbolDecl("s", "random", units=n[i + 1]), "g": SymbolDecl("g", "random", gradient_of="s"),
-    "b": SymbolDecl("b", "constant"), "X": SymbolDecl("X", "random"), "Y": SymbolDecl("Y", "random"),
+    "b": SymbolDecl("b", "constant", value=sp.S.Zero), "X": SymbolDecl("X", "random"), "Y": SymbolDecl("Y", "random"),
     "a": SymbolDecl("a", "positive"), "sigma": SymbolDecl("sigma", "positive"),
 }
 PRE = sp.Sum(z[i, j] * W[i, j, k], (j, 1, n[i])) + b[i, k]
 DEFINITIONS = (Definition(z[i + 1, k], v.f(s[i, k]), "z"), Definition(s[i, k], PRE, "s"))
-EVERYTHING = {"independent": frozenset("zWgXY"), "iid": frozenset("zWg"), "zero_mean": frozenset("zWgs")}
+EVERYTHING = {"independent": frozenset("zWgXY"), "iid": frozenset("zWg"), "zero_mean": frozenset("zWgXY")}
 
 
-def ctx(facts=EVERYTHING, activation="tanh", subject=None):
-    return Context(SYMBOLS, DEFINITIONS, facts, check_activation(activation) if activation else None, subject)
+def ctx(facts=EVERYTHING, activation="tanh", subject=None, relations=()):
+    return make_context(SYMBOLS, DEFINITIONS, facts, check_activation(activation) if activation else None, subject,
+                        relations=relations)
 
 
 def apply(name, *inputs, **kw):
@@ -54,6 +56,11 @@ def test_linearisation_uses_the_activation_values_at_zero():
     assert apply("linearisation", v.Var(v.df(u) * X)) == v.Var(X)
     # sigmoid: f(u) ~ 1/2 + u/4, so the rule derives something else than u
     assert equal(apply("linearisation", v.Var(v.f(X)), activation="sigmoid"), v.Var(sp.Rational(1, 2) + X / 4))
+    # the expansion is about 0, so the argument must be shown centred: X + 1 is not, nor an undeclared X
+    with pytest.raises(RuleError, match=r"a centred argument not shown for X \+ 1"):
+        apply("linearisation", v.Var(v.f(X + 1)))
+    with pytest.raises(RuleError, match="no cited assumption declares X centred"):
+        apply("linearisation", v.Var(v.f(X)), facts={"independent": frozenset("X")})
 
 
 def test_linearisation_cannot_expand_relu_at_zero():
@@ -70,8 +77,10 @@ def test_variance_additivity_drops_constants_and_squares_coefficients():
 def test_variance_additivity_needs_independence():
     with pytest.raises(RuleError, match="independ"):
         apply("variance additivity", v.Var(X + Y), facts={})
-    with pytest.raises(RuleError, match="two of them"):          # X + X: not independent parts
-        apply("variance additivity", v.Var(X + X * Y))
+    with pytest.raises(RuleError, match="both depend on"):       # Cov[X, X**2] = E[X**3]: not shown 0
+        apply("variance additivity", v.Var(X + X**2))
+    # X and X*Y are uncorrelated when Y is centred and independent of X: Cov = E[X**2] E[Y] = 0
+    assert apply("variance additivity", v.Var(X + X * Y)) == v.Var(X) + v.Var(X * Y)
 
 
 def test_product_variance():
@@ -81,7 +90,7 @@ def test_product_variance():
 
 
 def test_product_variance_refuses_dependent_factors():
-    with pytest.raises(RuleError, match="two of them"):
+    with pytest.raises(RuleError, match="both depend on X"):
         apply("product variance", v.Var(X * (X + Y)))
     with pytest.raises(RuleError, match="independ"):
         apply("product variance", v.Var(X * Y), facts={"independent": frozenset("X")})
@@ -102,7 +111,7 @@ def test_iid_summation_counts_identical_terms():
 
 
 def test_iid_summation_needs_identical_distribution():
-    with pytest.raises(RuleError, match="depend on j"):
+    with pytest.raises(RuleError, match="identically distributed"):
         apply("iid summation", sp.Sum(v.Var(z[i, j]), (j, 1, n[i])), facts={"iid": frozenset("W")})
 
 
@@ -116,10 +125,17 @@ def test_conditions_solve_for_the_weight_variance_and_reindex():
 
 
 def test_harmonic_averaging():
-    derived = apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(W[i]), 1 / n[i + 1]))
+    both = (REQUIRES, REQUIRES)
+    derived = apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(W[i]), 1 / n[i + 1]), relations=both)
     assert equal(derived, sp.Eq(v.Var(W[i]), 2 / (n[i] + n[i + 1])))
     with pytest.raises(RuleError, match="different"):
-        apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(z[i]), 1))
+        apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(z[i]), 1), relations=both)
+    # a requirement averaged with itself, or an equation that no condition derived, is refused
+    with pytest.raises(RuleError, match="two distinct requirements"):
+        apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(W[i]), 1 / n[i]), relations=both)
+    with pytest.raises(RuleError, match="requirement as input"):
+        apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(W[i]), 1 / n[i + 1]),
+              relations=(REQUIRES, EQUAL))
 
 
 def test_uniform_variance_is_integrated():
@@ -132,13 +148,19 @@ def test_uniform_variance_is_integrated():
 def test_normal_and_uniform_bound_take_the_positive_root():
     sigma = sp.Symbol("sigma", positive=True)
     target = sp.Eq(v.Var(W[i]), 2 / (n[i] + n[i + 1]))
-    assert equal(apply("normal", v.Var(v.Normal(0, sigma)), target), sp.Eq(sigma, sp.sqrt(2 / (n[i] + n[i + 1]))))
-    assert equal(apply("uniform bound", a**2 / 3, target), sp.Eq(a, sp.sqrt(6 / (n[i] + n[i + 1]))))
+    chosen = (EQUAL, COMPROMISE)
+    assert equal(apply("normal", v.Var(v.Normal(0, sigma)), target, relations=chosen),
+                 sp.Eq(sigma, sp.sqrt(2 / (n[i] + n[i + 1]))))
+    uniform = sp.Eq(v.Var(v.Uniform(-a, a)), a**2 / 3)
+    assert equal(apply("uniform bound", uniform, target, relations=chosen), sp.Eq(a, sp.sqrt(6 / (n[i] + n[i + 1]))))
+    # the uniform variance must come from a chain that started from Var[Uniform(...)]: any expression is refused
+    with pytest.raises(RuleError, match="variance of a uniform law"):
+        apply("uniform bound", sp.Eq(v.Var(X), a**2 / 3), target, relations=chosen)
 
 
 def test_every_rule_states_its_formula_and_has_a_docstring():
     from derivation.prose import spans
-    from derivation.rules import formula_names
+    from derivation.document import formula_names
     for rule in RULES.values():
         assert rule.formula and rule.apply.__doc__, rule.name
         assert any(span.math is not None for span in spans(rule.formula, formula_names())), rule.name

@@ -6,10 +6,11 @@ import time
 import pytest
 import sympy as sp
 
+import derivation.kernel.check as kernel_check
 import derivation.verify as engine
-from derivation import vocabulary as v
-from derivation.model import SymbolDecl
-from derivation.rules import (RULES, Context, Rule, RuleError, drop_unit_indices, fresh_index, polynomial_roots,
+from derivation.kernel import terms as v
+from derivation.kernel.derivation import SymbolDecl
+from derivation.kernel.rules import (RULES, Context, Rule, RuleError, representative, fresh_index, polynomial_roots,
                               solve_positive)
 from derivation.verify import ASSUMPTION, INAPPLICABLE, verify
 
@@ -40,14 +41,14 @@ def test_polynomial_roots_refuses_what_it_cannot_solve():
 def test_solve_positive_needs_exactly_one_parameter_and_root():
     a, b = sp.symbols("a b", positive=True)
     ctx = Context({"a": SymbolDecl("a", "positive"), "b": SymbolDecl("b", "positive"), "c": SymbolDecl("c", "real")})
-    result = solve_positive(a**2 / 3, sp.Rational(4, 3), ctx)
+    result = solve_positive(a**2 / 3, sp.Rational(4, 3), v.Uniform(-a, a), ctx)
     assert result == sp.Eq(a, 2, evaluate=False) and isinstance(result, sp.Equality)
     with pytest.raises(RuleError, match="found 2"):
-        solve_positive(a * b, 1, ctx)
+        solve_positive(a * b, 1, v.Uniform(-a, b), ctx)
     with pytest.raises(RuleError, match="found 0"):
-        solve_positive(sp.Symbol("c", real=True) ** 2, 1, ctx)
+        solve_positive(sp.Symbol("c", real=True) ** 2, 1, v.Uniform(0, sp.Symbol("c", real=True)), ctx)
     with pytest.raises(RuleError, match="2 positive solutions for a"):
-        solve_positive(a**2 - 3 * a, -2, ctx)                                 # a = 1 or a = 2
+        solve_positive(a**2 - 3 * a, -2, v.Uniform(-a, a), ctx)                  # a = 1 or a = 2
 
 
 def test_conditions_check_their_inputs():
@@ -68,14 +69,14 @@ def test_conditions_check_their_inputs():
     assert shifted == sp.Eq(v.Var(W[i]), 1 / n[i + 1], evaluate=False)
 
 
-def test_drop_unit_indices():
+def test_representative():
     X = sp.IndexedBase("X", real=True)
-    assert drop_unit_indices(z[i, j], j) == z[i]
-    assert drop_unit_indices(W[i, j, k], j) == W[i]
-    assert drop_unit_indices(X[j], j) == sp.Symbol("X", real=True)
-    assert drop_unit_indices(X[k], j) == X[k]                                   # not the summed unit
-    assert drop_unit_indices(z[i], j) == z[i]
-    assert drop_unit_indices(sp.Symbol("Y"), j) == sp.Symbol("Y")
+    assert representative(z[i, j], j) == z[i]
+    assert representative(W[i, j, k], j) == W[i]
+    assert representative(X[j], j) == sp.Symbol("X", real=True)
+    assert representative(X[k], j) == X[k]                                   # not the summed unit
+    assert representative(z[i], j) == z[i]
+    assert representative(sp.Symbol("Y"), j) == sp.Symbol("Y")
 
 
 def test_fresh_index_avoids_used_names_and_is_an_integer():
@@ -89,11 +90,15 @@ def test_fresh_index_avoids_used_names_and_is_an_integer():
 def test_missing_assumption_is_named_with_what_the_step_cites():
     from conftest import ARITIES, GLOROT_TEXT
     from derivation.loader import loads
-    text = GLOROT_TEXT.replace('rule = "zero mean"\nuses = ["A3"]', 'rule = "zero mean"\nuses = []', 1)
-    failure = verify(loads(text, "g.toml", ARITIES)).steps[4]
+    text = GLOROT_TEXT.replace('rule = "linearisation"\nuses = ["A1", "A2", "A3"]', 'rule = "linearisation"\nuses = ["A3"]', 1)
+    failure = verify(loads(text, "g.toml", ARITIES)).steps[1]
     assert failure.verdict == ASSUMPTION
-    assert failure.message == "rule 'zero mean' needs a zero-mean assumption; the step cites none"
+    assert failure.message == "rule 'linearisation' needs an activation assumption; the step cites A3"
     assert failure.inputs and failure.derived is None
+    # without a cited centring premise the zero-mean step has nothing to show: refused, naming why
+    text = GLOROT_TEXT.replace('rule = "zero mean"\nuses = ["A2", "A3"]', 'rule = "zero mean"\nuses = []', 1)
+    failure = verify(loads(text, "g.toml", ARITIES)).steps[4]
+    assert failure.verdict == INAPPLICABLE and "no cited assumption declares" in failure.message
 
 
 def test_inapplicable_step_keeps_its_inputs_and_reason():
@@ -117,7 +122,7 @@ def test_a_rule_that_runs_too_long_is_reported_not_hung(monkeypatch):
     def slow(expr, ctx):
         time.sleep(5)
         return expr
-    monkeypatch.setattr(engine, "STEP_SECONDS", 0.3)
+    monkeypatch.setattr(kernel_check, "STEP_SECONDS", 0.3)
     monkeypatch.setitem(RULES, "zero mean", Rule("zero mean", slow, "slow", ("zero_mean",)))
     start = time.perf_counter()
     f4 = verify(glorot_with("F4", "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))")).steps[4]
@@ -135,7 +140,7 @@ def test_steps_combining_others_have_no_chain_subject():
 def test_he_through_the_engine_uses_the_rectifier_check_and_the_slope():
     from conftest import ARITIES
     from derivation.loader import load
-    from derivation.model import with_values
+    from derivation.kernel.derivation import with_values
     he = load("he", ARITIES)
     alpha = he.namespace.symbols["alpha"]
     quarter = verify(with_values(he, {alpha: sp.Rational(1, 4)}))
@@ -182,9 +187,10 @@ def test_step_results_carry_their_comparison(glorot_result):
 def test_a_failed_activation_assumption_only_fails_rules_that_need_it():
     from conftest import ARITIES, GLOROT_TEXT
     from derivation.loader import loads
-    text = GLOROT_TEXT.replace('rule = "variance additivity"\nuses = ["A2"]', 'rule = "variance additivity"\nuses = ["A1", "A2"]', 1)
+    text = GLOROT_TEXT.replace('rule = "variance additivity"\nuses = ["A2", "A3"]', 'rule = "variance additivity"\nuses = ["A1", "A2", "A3"]', 1)
     result = verify(loads(text, "g.toml", ARITIES), "sigmoid")
-    assert [r.step.id for r in result.steps if not r.ok] == ["F1", "B1"]      # F2 cites A1 but does not need it
+    # F2 cites A1 but does not need it; F4 fails because E[sigmoid(s)] = 1/2 is not 0 (so F5, F6 follow it)
+    assert [r.step.id for r in result.steps if not r.ok] == ["F1", "F4", "F5", "F6", "B1"]
 
 
 def test_distribution_rules_refuse_other_moments():

@@ -6,15 +6,15 @@ import sys
 import pytest
 import sympy as sp
 
-from derivation import vocabulary as v
-from derivation.assumptions import check_rectifier
+from derivation.kernel import terms as v
+from derivation.activations import check_rectifier
 from derivation.loader import load
-from derivation.model import SymbolDecl, with_values
+from derivation.kernel.derivation import SymbolDecl, with_values
 from derivation.quiz import layer_values, session
-from derivation.rules import RULES, Context, RuleError
+from derivation.kernel.rules import RULES, Context, RuleError
 from derivation.verify import verify
 
-from conftest import ARITIES, failed_ids
+from conftest import ARITIES, failed_ids, make_context
 
 i, j, k = sp.symbols("i j k", integer=True)
 n = sp.IndexedBase("n", positive=True, integer=True)
@@ -73,10 +73,10 @@ def test_rectifier_second_moment_is_computed():
     relu = check_rectifier("relu")
     assert relu.holds and relu.second_moment == sp.Rational(1, 2)
     assert not check_rectifier("tanh").holds
-    ctx = Context({"s": SymbolDecl("s", "random")}, facts={"zero_mean": frozenset("s")}, rectifier=relu)
+    ctx = make_context({"s": SymbolDecl("s", "random")}, facts={"symmetric": frozenset("s")}, rectifier=relu)
     expr = v.E(v.f(s[i, j]) ** 2) * v.Var(W[i, j, k])
     assert RULES["rectifier second moment"].apply(expr, ctx) == v.Var(s[i, j]) * v.Var(W[i, j, k]) / 2
-    with pytest.raises(RuleError, match="centred"):
+    with pytest.raises(RuleError, match="symmetric"):
         RULES["rectifier second moment"].apply(expr, Context(ctx.symbols, rectifier=relu))
 
 

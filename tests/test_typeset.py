@@ -1,6 +1,6 @@
 import sympy as sp
 
-from derivation import vocabulary as v
+from derivation.kernel import terms as v
 from derivation.escape import markdown_text, tex_text, unsafe_tex
 from derivation.typeset import Notation, latex, latex_lines, mathml, readable
 

@@ -8,7 +8,7 @@ import pytest
 
 from derivation import witness
 from derivation.layer import simulate
-from derivation.rules import RULES
+from derivation.kernel.rules import RULES
 
 
 @pytest.fixture(scope="module")

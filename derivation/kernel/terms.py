@@ -79,11 +79,11 @@ def raw_moment(law: sp.Expr, order: int) -> sp.Expr:
     """
     if isinstance(law, Uniform):
         lo, hi = law.args
-        x = sp.Symbol("x", real=True)
+        x = sp.Dummy("x", real=True)
         return sp.integrate(x**order / (hi - lo), (x, lo, hi))
     if isinstance(law, Normal):
         mu, sigma = law.args
-        t = sp.Symbol("t", real=True)
+        t = sp.Dummy("t", real=True)
         return sp.diff(sp.exp(mu * t + sigma**2 * t**2 / 2), t, order).subs(t, 0)
     raise TypeError(f"not a distribution: {law}")
 

@@ -1,4 +1,6 @@
-"""A derivation as data: declared symbols, assumptions, definitions and steps (no behaviour here)."""
+"""A derivation as data: declared symbols, assumptions, definitions and steps (no behaviour here).
+
+The loader builds these from text; the kernel re-checks everything it is handed (see kernel.definitions)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,10 @@ class SymbolDecl:
     latex: str = ""
     units: sp.Expr | None = None          # random/constant: number of units in layer i, e.g. n[i+1]
     gradient_of: str | None = None        # g[l, u] = dL/d s[l, u] when gradient_of = "s"
+    value: sp.Expr | None = None          # constant: its known value (a zero bias: 0); None when unknown
+
+
+FAMILY_FACTS = ("independent", "iid", "zero_mean", "symmetric")
 
 
 @dataclass(frozen=True)
@@ -24,8 +30,10 @@ class Assumption:
     """A named hypothesis and the facts it provides to the rules of the steps that cite it.
 
     ``activation``: the activation is odd with f'(0) = 1 (A1, checked). ``rectifier``: the activation is
-    positively homogeneous and its input symmetric about 0 (He et al., checked).  ``independent``, ``iid``, ``zero_mean``: names of random
-    variables that are mutually independent, identically distributed within a layer, centred.
+    positively homogeneous (He et al., checked). ``independent``, ``iid``, ``zero_mean``, ``symmetric``: families
+    whose *primitive* instances (those no definition gives: inputs, weights, modelled gradients) are mutually
+    independent, identically distributed within a layer, centred, symmetric about 0. These are modelling
+    premises; about defined instances the kernel decides from the definitions instead.
     """
 
     id: str
@@ -36,10 +44,11 @@ class Assumption:
     independent: frozenset[str] = frozenset()
     iid: frozenset[str] = frozenset()
     zero_mean: frozenset[str] = frozenset()
+    symmetric: frozenset[str] = frozenset()
 
     def provides(self) -> set[str]:
         kinds = ({"activation"} if self.activation else set()) | ({"rectifier"} if self.rectifier else set())
-        for kind in ("independent", "iid", "zero_mean"):
+        for kind in FAMILY_FACTS:
             if getattr(self, kind):
                 kinds.add(kind)
         return kinds
@@ -52,6 +61,7 @@ class Definition:
     lhs: sp.Indexed
     rhs: sp.Expr
     text: str
+    line: int = 0                         # where it stands in the file (for messages)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ For an activation f(x) the check computes
   * f(0), and f'(0) as the two one-sided limits of (f(h) - f(0))/h for h -> 0+ and h -> 0-
     (ReLU has 0 on the left and 1 on the right: no derivative at 0);
   * the series of f at 0, whose first term must be x: f(x) = f(0) + f'(0) x + O(x^2) = x + O(x^2).
-A1 holds iff f is odd, f(0) = 0 and f'(0) = 1. Independence (A2) and centring (A3) are modelling
-hypotheses: they cannot be computed, so rules receive them as declared facts (see model.Assumption).
+A1 holds iff f is odd, f(0) = 0 and f'(0) = 1. Internal symbols are Dummies, so a user's parameter of
+the same name cannot be captured. Independence and centring are decided by kernel.model.
 """
 
 from __future__ import annotations
@@ -15,25 +15,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from . import vocabulary as v
-from .parser import Namespace, ParseError, parse
 from .timelimit import TimeLimitExceeded, time_limit
 
-X = sp.Symbol("x", real=True)
-
-ACTIVATIONS = {
-    "tanh": "tanh(x)",
-    "sigmoid": "1/(1 + exp(-x))",
-    "relu": "Max(0, x)",
-    "identity": "x",
-    "softsign": "x/(1 + abs(x))",
-}
+X = sp.Symbol("x", real=True)     # the activation's variable; every other symbol here is a Dummy (no capture)
 CHECK_SECONDS = 10
-_VOCABULARY = (v.f, v.df, v.Var, v.E, v.Uniform, v.Normal)
-
-
-class ActivationError(ValueError):
-    """An --activation that is neither a known name nor an expression in x."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +33,13 @@ class ActivationCheck:
     one_sided: tuple[sp.Expr, sp.Expr] | None   # (left, right) derivatives at 0
     series: sp.Expr | None
     note: str = ""
+
+    @property
+    def third(self) -> sp.Expr | None:
+        """The third derivative at 0, which sets the first neglected term of the linearisation."""
+        if self.series is None:
+            return None
+        return self.series.removeO().coeff(X, 3) * 6
 
     @property
     def odd(self) -> bool:
@@ -83,28 +75,8 @@ class ActivationCheck:
         return ", ".join(self.findings())
 
 
-def activation_expr(spec: str, parameters: dict | None = None, values: dict | None = None) -> tuple[str, sp.Expr]:
-    """(display name, f(x)) for a known activation name or an expression in x (and the derivation's
-    declared ``parameters``, such as a slope), with ``values`` substituted."""
-    text = ACTIVATIONS.get(spec, spec)
-    parameters = {name: s for name, s in (parameters or {}).items() if not s.is_integer}
-    try:
-        expr = parse(text, Namespace({**parameters, "x": X}, {}))
-    except ParseError as exc:
-        known = ", ".join(ACTIVATIONS)
-        raise ActivationError(f"--activation {spec!r}: {exc} (use one of {known}, or an expression in x)") from None
-    if not isinstance(expr, sp.Equality):
-        expr = expr.xreplace(values or {})
-    if isinstance(expr, sp.Equality) or expr.free_symbols - {X} - set(parameters.values()):
-        raise ActivationError(f"--activation {spec!r}: must be an expression in x alone")
-    if expr.has(sp.Sum, *_VOCABULARY):
-        raise ActivationError(f"--activation {spec!r}: must be built from x and elementary functions")
-    return spec, expr
-
-
-def check_activation(spec: str, parameters: dict | None = None, values: dict | None = None) -> ActivationCheck:
-    """Compute the A1 evidence for ``spec`` (a name from ACTIVATIONS or an expression in x)."""
-    name, fx = activation_expr(spec, parameters, values)
+def check_activation(name: str, fx: sp.Expr) -> ActivationCheck:
+    """Compute the A1 evidence for the activation ``fx``, an expression in :data:`X` (see the module docstring)."""
     try:
         with time_limit(CHECK_SECONDS):
             return _check(name, fx)
@@ -122,7 +94,7 @@ def _check(name: str, fx: sp.Expr) -> ActivationCheck:
     f0 = fx.subs(X, 0)
     if not f0.is_finite:
         return ActivationCheck(name, fx, residual, f0, None, None, None, note="f(0) is not finite")
-    h = sp.Symbol("h", positive=True)
+    h = sp.Dummy("h", positive=True)
     quotient = lambda step: (fx.subs(X, step) - f0) / step  # noqa: E731
     right = sp.limit(quotient(h), h, 0, "+")
     left = sp.limit(quotient(-h), h, 0, "+")
@@ -130,7 +102,7 @@ def _check(name: str, fx: sp.Expr) -> ActivationCheck:
     series, note = None, ""
     if fprime0 is not None:
         try:
-            series = sp.series(fx, X, 0, 4)
+            series = sp.series(fx, X, 0, 5)
         except (NotImplementedError, ValueError, TypeError, ZeroDivisionError):
             note = "series at 0: not computed"
         if series is not None and fx.has(sp.Abs, sp.Max, sp.Min, sp.sign, sp.Heaviside, sp.Piecewise):
@@ -160,9 +132,9 @@ class RectifierCheck:
         return ", ".join(parts)
 
 
-def check_rectifier(spec: str, parameters: dict | None = None, values: dict | None = None) -> RectifierCheck:
-    name, fx = activation_expr(spec, parameters, values)
-    p, c = sp.Symbol("p", positive=True), sp.Symbol("c", positive=True)
+def check_rectifier(name: str, fx: sp.Expr) -> RectifierCheck:
+    """Compute He et al.'s hypothesis for the activation ``fx`` (see :class:`RectifierCheck`)."""
+    p, c = sp.Dummy("p", positive=True), sp.Dummy("c", positive=True)
     try:
         with time_limit(CHECK_SECONDS):
             halves = (fx.subs(X, p), fx.subs(X, -p))

@@ -4,6 +4,10 @@ Not string comparison: both sides are brought to a canonical form (summation var
 position, sums split over their terms with constant factors pulled out, products expanded) and their
 difference must expand to 0. If it does not, a bounded simplification of the difference is tried, with
 moments and sums treated as opaque symbols. Only a difference proven 0 counts as equal.
+
+The only assumptions it uses are the model's: every expression reaching it is real (kernel.domain refuses
+imaginary units, and roots and logarithms of quantities not shown nonnegative or positive), so a variance
+is a nonnegative real and a mean a real.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from . import vocabulary as v
+from . import terms as v
 
 SIMPLIFY_LIMIT = 400   # count_ops above which simplify() is not attempted
 
@@ -64,7 +68,7 @@ def _simplified(expr: sp.Expr) -> sp.Expr:
     """simplify(), with moments and sums as opaque symbols, only for expressions of bounded size."""
     opaque, back = {}, {}
     for atom in sorted(expr.atoms(v.Var, v.E, sp.Sum), key=sp.default_sort_key):
-        symbol = sp.Dummy(positive=True) if isinstance(atom, v.Var) else sp.Dummy(real=True)
+        symbol = sp.Dummy(nonnegative=True) if isinstance(atom, v.Var) else sp.Dummy(real=True)
         opaque[atom], back[symbol] = symbol, atom
     plain = expr.xreplace(opaque)
     if sp.count_ops(plain) > SIMPLIFY_LIMIT:

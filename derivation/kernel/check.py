@@ -1,0 +1,244 @@
+"""The engine: apply each step's rule to its input and compare with the claim. Data only: no printing.
+
+For each step the rule gets, as input, the step's ``start`` expression (a new chain), the established facts of
+the steps named in ``from`` (for a combining rule, a chain's result as ``Eq(chain start, result)``), or else
+the previous step's expression. The expression a step hands on is its claim when the step verified; when the
+claim was wrong it is the expression the rule derived, so one wrong step is reported once and does not cascade.
+
+Besides its verdict, each step carries: the obligations its rule discharged (with evidence and premises), its
+relation (``=``, ``≈``, ``requires``, ``compromise``), whether it holds only to first order (it or a step it
+rests on linearised), the first neglected term of a linearisation, the premise equations it rests on (a
+``start`` that is an equation), and the cited assumptions whose declarations it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from . import domain
+from .activation import ActivationCheck, RectifierCheck, check_activation, check_rectifier
+from .compare import Comparison, compare
+from .definitions import DefinitionError, shapes
+from .derivation import FAMILY_FACTS, Assumption, Derivation, Step
+from .model import Model
+from .rules import APPROX, EQUAL, RULES, Context, Obligation, ObligationFailed, RuleError
+from .timelimit import TimeLimitExceeded, time_limit
+
+STEP_SECONDS = 20
+
+VERIFIED = "verified"
+WRONG = "wrong"                  # the claim does not follow from the rule
+ASSUMPTION = "assumption"        # a cited assumption about the activation is missing or false
+REFUSED = "refused"              # an obligation of the rule is not shown
+INAPPLICABLE = "inapplicable"    # the rule does not apply to its input
+
+
+@dataclass(frozen=True)
+class AssumptionResult:
+    assumption: Assumption
+    holds: bool | None               # None: a modelling premise, not computable
+    evidence: str = ""
+    unused: tuple[str, ...] = ()     # declarations about defined families: computed instead, never assumed
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    verdict: str
+    inputs: tuple[sp.Expr, ...]
+    derived: sp.Expr | None = None
+    comparison: Comparison | None = None
+    message: str = ""
+    relation: str = EQUAL
+    approximate: bool = False                 # holds to first order only (itself or what it rests on)
+    obligations: tuple[Obligation, ...] = ()
+    neglected: str = ""
+    premises: tuple[str, ...] = ()            # cited assumptions whose declarations it (or its inputs) used
+    premise_steps: tuple[str, ...] = ()       # steps whose start is an equation taken as given
+    failed: str = ""                          # the obligation that was not shown
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == VERIFIED
+
+    @property
+    def is_premise(self) -> bool:
+        return self.step.id in self.premise_steps
+
+
+@dataclass(frozen=True)
+class Verification:
+    derivation: Derivation
+    activation: ActivationCheck | None        # None when no assumption is about the activation
+    assumptions: tuple[AssumptionResult, ...]
+    steps: tuple[StepResult, ...]
+    rectifier: RectifierCheck | None = None
+    suggestion: str | None = None              # a built-in derivation that suits the activation better
+    error: str = ""                            # the derivation as a whole is refused (its definitions)
+
+    @property
+    def checked(self) -> ActivationCheck | RectifierCheck | None:
+        """The activation as checked, whichever assumption was about it."""
+        return self.activation or self.rectifier
+
+    @property
+    def verified(self) -> int:
+        return sum(r.ok for r in self.steps)
+
+    @property
+    def ok(self) -> bool:
+        return (not self.error and self.verified == len(self.steps)
+                and all(a.holds is not False for a in self.assumptions))
+
+    @property
+    def results(self) -> list[StepResult]:
+        return [r for r in self.steps if r.step.result]
+
+
+@dataclass
+class _Chain:
+    """What the engine carries from step to step."""
+
+    handed_on: dict = field(default_factory=dict)       # step id -> expression
+    facts: dict = field(default_factory=dict)           # step id -> established fact (an equation when possible)
+    status: dict = field(default_factory=dict)          # step id -> StepResult
+
+
+def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bool = False) -> Verification:
+    """Check every assumption that can be computed, then every step, in order. ``activation`` is the
+    (name, f(x)) to check; ``explicit`` when the user chose it (then A1 is computed even if nobody cites it)."""
+    name, fx = activation
+    uses = {kind: any(getattr(a, kind) for a in derivation.assumptions.values()) for kind in ("activation", "rectifier")}
+    computed = check_activation(name, fx)
+    check = computed if uses["activation"] or explicit else None
+    rectifier = check_rectifier(name, fx) if uses["rectifier"] else None
+    try:
+        found = shapes(tuple(derivation.definitions))
+    except DefinitionError as exc:
+        return Verification(derivation, check, (), (), rectifier, None, error=str(exc))
+    assumption_results = tuple(_assumption_result(a, check, rectifier, found, derivation)
+                               for a in derivation.assumptions.values())
+    chain = _Chain()
+    results: list[StepResult] = []
+    previous: Step | None = None
+    for step, subject in zip(derivation.steps, subjects(derivation)):
+        result = _check_step(step, previous, subject, chain, derivation, computed, check, rectifier, assumption_results)
+        chain.status[step.id] = result
+        chain.handed_on[step.id] = result.derived if result.verdict == WRONG else step.claim
+        chain.facts[step.id] = _fact(chain.handed_on[step.id], subject)
+        results.append(result)
+        previous = step
+    suggestion = None
+    if check is not None and not check.holds and rectifier is None and check_rectifier(name, fx).holds:
+        suggestion = "he"           # a rectifier: A1 cannot hold, He et al.'s derivation is the one for it
+    return Verification(derivation, check, assumption_results, tuple(results), rectifier, suggestion)
+
+
+def _fact(expr: sp.Expr | None, subject: sp.Expr | None) -> sp.Expr | None:
+    """What a step establishes: its expression, or ``Eq(chain start, expression)`` for a chain."""
+    if expr is None or isinstance(expr, sp.Equality) or subject is None or isinstance(subject, sp.Equality):
+        return expr
+    return sp.Eq(subject, expr, evaluate=False)
+
+
+def subjects(derivation: Derivation) -> list[sp.Expr | None]:
+    """For each step, the expression its chain started from (None for steps that combine others)."""
+    out, subject = [], None
+    for step in derivation.steps:
+        if step.start is not None:
+            subject = step.start
+        elif step.inputs:
+            subject = None
+        out.append(subject)
+    return out
+
+
+def _assumption_result(a: Assumption, check, rectifier, found, derivation: Derivation) -> AssumptionResult:
+    unused = tuple(f"{kind.replace('_', ' ')} {name}" for kind in FAMILY_FACTS for name in sorted(getattr(a, kind))
+                   if name in found and found[name].layer_symbol is not None and found[name].offset == 0)
+    if a.activation:
+        return AssumptionResult(a, check.holds, check.evidence(), unused)
+    if a.rectifier:
+        return AssumptionResult(a, rectifier.holds, rectifier.evidence(), unused)
+    return AssumptionResult(a, None, "", unused)
+
+
+def context_for(derivation: Derivation, uses, computed: ActivationCheck | None, check: ActivationCheck | None,
+                rectifier: RectifierCheck | None, subject: sp.Expr | None, relations: tuple[str, ...] = ()) -> Context:
+    """What a rule may know when the assumptions ``uses`` are cited: the model of their premises (with the
+    computed facts about the activation), and the activation checks only if an assumption about it is cited."""
+    cited = tuple(derivation.assumptions[a] for a in uses)
+    model = Model(derivation.symbols, tuple(derivation.definitions), cited, computed)
+    return Context(derivation.symbols, tuple(derivation.definitions), model,
+                   check if any(a.activation for a in cited) else None, subject,
+                   rectifier if any(a.rectifier for a in cited) else None, relations)
+
+
+def _nominal(ctx: Context, rule) -> Context:
+    ctx.relation = rule.relation
+    return ctx
+
+
+def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, derivation: Derivation,
+                computed: ActivationCheck, check, rectifier, assumptions) -> StepResult:
+    rule = RULES[step.rule]
+    refs = list(step.inputs)
+    if step.start is not None:
+        inputs = [step.start] + [chain.facts[ref] if rule.arity > 1 else chain.handed_on[ref] for ref in refs]
+    elif refs:
+        inputs = [chain.facts[ref] if rule.arity > 1 else chain.handed_on[ref] for ref in refs]
+    else:
+        refs = [previous.id] if previous is not None else []
+        inputs = [chain.handed_on[ref] for ref in refs]
+    before = [chain.status[ref] for ref in refs]
+    premise_steps = {p for r in before for p in r.premise_steps}
+    if step.start is not None and isinstance(step.start, sp.Equality):
+        premise_steps.add(step.id)
+    inherited = dict(approximate=any(r.approximate for r in before), premise_steps=tuple(sorted(premise_steps)),
+                     premises=tuple(sorted({p for r in before for p in r.premises})))
+
+    def result(verdict, derived=None, comparison=None, message="", failed="", ctx=None):
+        if ctx is None:
+            return StepResult(step, verdict, tuple(inputs), derived, comparison, message, rule.relation,
+                              failed=failed, **inherited)
+        own = {p for o in ctx.obligations for p in o.premises}
+        approximate = inherited["approximate"] or ctx.relation == APPROX or any(o.approximate for o in ctx.obligations)
+        return StepResult(step, verdict, tuple(inputs), derived, comparison, message, ctx.relation, approximate,
+                          tuple(ctx.obligations), ctx.neglected, tuple(sorted(own | set(inherited["premises"]))),
+                          inherited["premise_steps"], failed)
+
+    for expr in [step.claim, step.start, *inputs]:
+        problem = domain.problem(expr) if expr is not None else None
+        if problem:
+            return result(REFUSED, message=f"not a real expression: {problem}", failed="a real expression")
+    cited = tuple(derivation.assumptions[a] for a in step.uses)
+    for kind in ("activation", "rectifier"):
+        if kind in rule.needs and not any(getattr(a, kind) for a in cited):
+            return result(ASSUMPTION, message=f"rule '{rule.name}' needs an {kind} assumption; the step cites "
+                                              f"{', '.join(step.uses) or 'none'}")
+    for outcome in assumptions:
+        a = outcome.assumption
+        if a in cited and outcome.holds is False and ((a.activation and "activation" in rule.needs)
+                                                      or (a.rectifier and "rectifier" in rule.needs)):
+            name = (check or rectifier).name
+            return result(ASSUMPTION, message=f"assumption {a.id} fails for {name}: {outcome.evidence}")
+    ctx = _nominal(context_for(derivation, step.uses, computed, check, rectifier, subject,
+                               tuple(chain.status[ref].relation for ref in refs)), rule)
+    try:
+        with time_limit(STEP_SECONDS):
+            derived = rule.apply(*inputs, ctx)
+            comparison = compare(derived, step.claim)
+    except ObligationFailed as exc:
+        return result(REFUSED, message=str(exc), failed=exc.name, ctx=ctx)
+    except RuleError as exc:
+        return result(INAPPLICABLE, message=str(exc), ctx=ctx)
+    except TimeLimitExceeded:
+        return result(INAPPLICABLE, message=f"not decided within {STEP_SECONDS} s", ctx=ctx)
+    except (TypeError, ValueError, NotImplementedError, ZeroDivisionError, AttributeError, RecursionError) as exc:
+        # SymPy failing on an unusual expression in a user's file: the step is not verified, said in one line
+        return result(INAPPLICABLE, message=f"SymPy could not apply the rule ({type(exc).__name__})", ctx=ctx)
+    if comparison.equal:
+        return result(VERIFIED, derived, comparison, ctx=ctx)
+    return result(WRONG, derived, comparison, message="the claim does not follow", ctx=ctx)

@@ -1,0 +1,666 @@
+"""The proof rules: each a function from the step's input expression(s) to the expression it derives.
+
+A rule computes; it never sees the claim it will be compared with. Every side condition is an obligation
+discharged through :meth:`Context.oblige` with the model's evidence (kernel.model); an obligation that does
+not hold raises :class:`ObligationFailed`, naming it. A rule that does not apply raises :class:`RuleError`.
+A rule also states the relation of its result to its input: ``=`` (an identity under its obligations),
+``≈`` (to first order: linearisation), ``requires`` (what keeping a variance constant requires),
+``compromise`` (between two requirements).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import sympy as sp
+
+from . import terms as v
+from .definitions import fresh_index, rename_bound, unfold
+from .derivation import Definition, SymbolDecl
+from .domain import sign_of
+from .model import Evidence, Model
+
+EQUAL, APPROX, REQUIRES, COMPROMISE = "=", "≈", "requires", "compromise"
+
+
+class RuleError(ValueError):
+    """The rule does not apply to this expression."""
+
+
+class ObligationFailed(RuleError):
+    """A side condition of the rule is not shown: ``name`` (what was needed), ``subject``, ``evidence``."""
+
+    def __init__(self, name: str, subject: str, evidence: str):
+        self.name, self.subject, self.evidence = name, subject, evidence
+        super().__init__(f"{name} not shown for {subject}: {evidence}")
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One discharged side condition, with how it was discharged."""
+
+    name: str
+    subject: str
+    evidence: str
+    premises: tuple[str, ...] = ()
+    approximate: bool = False
+
+
+@dataclass
+class Context:
+    """What a rule may know besides its input: declarations, definitions, the model of the cited premises,
+    and, for combining rules, the relations of its inputs. It collects the obligations discharged."""
+
+    symbols: Mapping[str, SymbolDecl]
+    definitions: tuple[Definition, ...] = ()
+    model: Model | None = None
+    activation: object = None          # kernel.activation.ActivationCheck, present when A1 is cited
+    subject: sp.Expr | None = None     # the expression the current chain started from
+    rectifier: object = None           # kernel.activation.RectifierCheck, present when a rectifier assumption is cited
+    input_relations: tuple[str, ...] = ()
+    obligations: list[Obligation] = field(default_factory=list)
+    relation: str = EQUAL
+    neglected: str = ""                # the first neglected term of an approximation, computed
+
+    def __post_init__(self):
+        if self.model is None:          # no premises cited: the model still knows declarations and definitions
+            self.model = Model(dict(self.symbols), self.definitions, ())
+
+    def oblige(self, name: str, subject: sp.Expr | str, evidence: Evidence) -> None:
+        shown = subject if isinstance(subject, str) else sp.sstr(subject)
+        if not evidence:
+            raise ObligationFailed(name, shown, evidence.text)
+        self.obligations.append(Obligation(name, shown, evidence.text, evidence.premises, evidence.approximate))
+
+    def is_random(self, expr: sp.Expr) -> bool:
+        return self.model.is_random(expr)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    apply: Callable[..., sp.Expr]
+    formula: str
+    needs: tuple[str, ...] = ()        # the kinds of cited assumption its obligations consult
+    arity: int = 1
+    relation: str = EQUAL              # the relation of its result to its input (combining rules may inherit)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str, formula: str, needs: tuple[str, ...] = (), arity: int = 1, relation: str = EQUAL):
+    """Register ``function(inputs..., ctx)`` as the rule ``name``."""
+
+    def register(function):
+        RULES[name] = Rule(name, function, formula, needs, arity, relation)
+        return function
+
+    return register
+
+
+def arities() -> dict[str, int]:
+    """Each rule's name and the number of input expressions it takes (what the loader checks steps against)."""
+    return {name: r.arity for name, r in RULES.items()}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def map_moments(expr: sp.Expr, kind: type, transform: Callable[[sp.Expr], sp.Expr | None]) -> sp.Expr:
+    """Replace every ``kind[X]`` (innermost first) by ``transform(X)``; None keeps it."""
+
+    def visit(node):
+        if not node.args:
+            return node
+        node = node.func(*[visit(a) for a in node.args]) if not isinstance(node, sp.Indexed) else node
+        if isinstance(node, kind):
+            out = transform(node.args[0])
+            return node if out is None else out
+        return node
+
+    return visit(expr)
+
+
+def changed_or_fail(before: sp.Expr, after: sp.Expr, message: str) -> sp.Expr:
+    if after == before:
+        raise RuleError(message)
+    return after
+
+
+def split_coefficient(term: sp.Expr, ctx: Context) -> tuple[sp.Expr, sp.Expr]:
+    """term = c * X with c free of random variables: returns (c, X)."""
+    factors = sp.Mul.make_args(term)
+    const = [a for a in factors if not ctx.is_random(a)]
+    rand = [a for a in factors if ctx.is_random(a)]
+    return sp.Mul(*const), sp.Mul(*rand)
+
+
+def oblige_count(ctx: Context, limit: tuple) -> None:
+    var, lo, hi = limit
+    ctx.oblige("a nonnegative integer count", f"{var} = {sp.sstr(lo)}..{sp.sstr(hi)}", ctx.model.count(lo, hi))
+
+
+def pull_out_of_sums(expr: sp.Expr) -> sp.Expr:
+    """sum_j c * x_j = c * sum_j x_j for c not depending on j (every Sum in ``expr``)."""
+
+    def pull(node):
+        body, limit = v.peel(node)
+        var = limit[0]
+        factors = sp.Mul.make_args(body)
+        outside = [a for a in factors if var not in a.free_symbols]
+        inside = [a for a in factors if var in a.free_symbols]
+        if not outside:
+            return node
+        return sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), limit)
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), pull)
+
+
+def eliminate_deltas(expr: sp.Expr) -> sp.Expr:
+    """sum_{m=lo}^{hi} delta(k, m) h(m) = h(k), for an index k that ranges over lo..hi."""
+
+    def collapse(node):
+        body, (var, _, _) = v.peel(node)
+        for factor in sp.Mul.make_args(body):
+            if isinstance(factor, sp.KroneckerDelta) and var in factor.args:
+                other = factor.args[0] if factor.args[1] == var else factor.args[1]
+                return (body / factor).xreplace({var: other})
+        return node
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), collapse)
+
+
+def layer_of(x: sp.Indexed) -> sp.Expr:
+    """The layer index of a random variable: its first index (z[i, j] is in layer i)."""
+    return x.indices[0]
+
+
+def representative(x: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """z[i, j] -> z[i] (the variable of layer i, any unit); a variable whose only index is the summed
+    unit, X[j] -> X (any sample). Anything that does not involve ``var`` stays as it is."""
+    if not isinstance(x, sp.Indexed) or var not in x.free_symbols:
+        return x
+    if len(x.indices) > 1:
+        return x.base[layer_of(x)]
+    return sp.Symbol(x.base.name, real=True)
+
+
+def distribution_variance(law: sp.Expr) -> sp.Expr:
+    """Var[X] = E[X^2] - E[X]^2, from the moments of the law (see terms.raw_moment)."""
+    return sp.factor(sp.cancel(v.raw_moment(law, 2) - v.raw_moment(law, 1) ** 2))
+
+
+def oblige_law(ctx: Context, law: sp.Expr) -> None:
+    """A valid law: deterministic parameters; Uniform(lo, hi) with hi - lo > 0; Normal(mu, sigma) with sigma > 0."""
+    for parameter in law.args:
+        if ctx.is_random(parameter) or parameter.has(v.Var, v.E):
+            raise ObligationFailed("a valid law", sp.sstr(law), f"the parameter {sp.sstr(parameter)} is not deterministic")
+    width = law.args[1] - law.args[0] if isinstance(law, v.Uniform) else law.args[1]
+    what = "hi - lo" if isinstance(law, v.Uniform) else "sigma"
+    shown = sign_of(sp.expand(width), positive=True)
+    ctx.oblige("a valid law", law, Evidence(shown, f"{what} = {sp.sstr(width)} is " +
+                                           ("positive" if shown else "not shown positive")))
+
+
+def polynomial_roots(expr: sp.Expr, unknown: sp.Symbol) -> list[sp.Expr]:
+    """The roots of expr = 0 in ``unknown``, for expr polynomial in it after clearing denominators."""
+    numerator = sp.numer(sp.together(expr))
+    try:
+        poly = sp.Poly(numerator, unknown)
+    except sp.PolynomialError:
+        raise RuleError(f"{sp.sstr(expr)} = 0 is not polynomial in {unknown}") from None
+    if poly.degree() < 1:
+        raise RuleError(f"{sp.sstr(expr)} = 0 does not involve {unknown}")
+    if poly.degree() == 1:                       # c1 u + c0 = 0
+        c1, c0 = poly.all_coeffs()
+        return [sp.cancel(-c0 / c1)]
+    if poly.degree() == 2:                       # c2 u^2 + c1 u + c0 = 0: the quadratic formula
+        c2, c1, c0 = poly.all_coeffs()
+        root = sp.sqrt(sp.cancel(c1**2 - 4 * c2 * c0))
+        return [sp.cancel((-c1 + root) / (2 * c2)), sp.cancel((-c1 - root) / (2 * c2))]
+    roots = sp.roots(poly)
+    if sum(roots.values()) != poly.degree():
+        raise RuleError(f"cannot solve {sp.sstr(expr)} = 0 for {unknown} in closed form")
+    return list(roots)
+
+
+def solve_positive(expr: sp.Expr, value: sp.Expr, law: sp.Expr, ctx: Context) -> sp.Expr:
+    """Solve expr = value for the one positive parameter of ``law``; the positive root: Eq(a, root)."""
+    unknowns = sorted((s for s in law.free_symbols
+                       if ctx.symbols.get(s.name) is not None and ctx.symbols[s.name].kind == "positive"), key=str)
+    if len(unknowns) != 1:
+        raise RuleError(f"expected one positive parameter of {sp.sstr(law)} to solve for, found {len(unknowns)}")
+    (unknown,) = unknowns
+    roots = [r for r in polynomial_roots(expr - value, unknown) if r.is_positive is not False]
+    if len(roots) != 1:
+        raise RuleError(f"{sp.sstr(expr)} = {sp.sstr(value)} has {len(roots)} positive solutions for {unknown}")
+    return sp.Eq(unknown, roots[0], evaluate=False)
+
+
+def equation(expr: sp.Expr, what: str) -> sp.Equality:
+    if not isinstance(expr, sp.Equality):
+        raise RuleError(f"{what} must be an equation, got {sp.sstr(expr)}")
+    return expr
+
+
+def law_inside(expr: sp.Expr) -> sp.Expr:
+    """The law L in Var[L], for L a distribution such as Uniform(-a, a)."""
+    if isinstance(expr, v.Var) and isinstance(expr.args[0], v.DISTRIBUTIONS):
+        return expr.args[0]
+    raise RuleError(f"expected Var[Uniform(lo, hi)] or Var[Normal(mu, sigma)], got {sp.sstr(expr)}")
+
+
+def requirement(expr: sp.Expr, relation: str, what: str) -> sp.Equality:
+    """An input that must be a requirement (or a compromise between requirements) on a variance."""
+    if relation not in (REQUIRES, COMPROMISE):
+        raise ObligationFailed("a requirement as input", what,
+                               f"{sp.sstr(expr)} was not derived by a forward or backward condition")
+    return equation(expr, what)
+
+
+# ---------------------------------------------------------------- the rules
+
+
+@rule("definition", "unfold each definition once, outermost first: `z[i+1, k] == f(s[i, k])`, "
+                    "then `s[i, k] == Sum(z[i, j]*W[i, j, k], (j, 1, n[i])) + b[i, k]`")
+def definition(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Substitute the definitions of the derivation file (checked acyclic, one per variable), outermost first,
+    each once, so that the result is in terms of the same variable one layer down."""
+    return changed_or_fail(expr, unfold(expr, ctx.definitions), f"no definition applies to {sp.sstr(expr)}")
+
+
+@rule("chain rule", "differentiate every later `s` whose definition uses `s[i, k]`: "
+                    "`g[i, k] == df(s[i, k])*Sum(W[i+1, k, j]*g[i+1, j], (j, 1, n[i+2]))` in a layered network")
+def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Back-propagate a gradient: for g = dL/ds and every layer distance d at which some definition of s uses
+    s one layer-distance d below (d = 1 in a layered network; a skip connection adds another),
+
+        g[l, u] = sum_d sum_{j=1}^{units of s at l+d} g[l+d, j] * d s[l+d, j] / d s[l, u],
+
+    with s[l+d, j] written out from the definitions and differentiated by SymPy (Kronecker deltas summed out).
+    Obligation: the definitions determine the gradient (every use of s is at a lower layer).
+    """
+    gradients = sorted((a for a in expr.atoms(sp.Indexed)
+                        if ctx.symbols[a.base.name].gradient_of), key=sp.default_sort_key)
+    if not gradients:
+        raise RuleError(f"no gradient variable (a symbol with gradient_of) in {sp.sstr(expr)}")
+    replacements = {}
+    for grad in gradients:
+        decl = ctx.symbols[grad.base.name]
+        family = decl.gradient_of
+        wrt = sp.IndexedBase(family, real=True)
+        layer, units = grad.indices[0], grad.indices[1:]
+        s_decl = ctx.symbols[family]
+        if s_decl.units is None:
+            raise RuleError(f"the chain rule needs 'units' declared for '{family}'")
+        distances = _uses(family, ctx)
+        layer_symbol = _layer_symbol(s_decl.units)
+        total = sp.S.Zero
+        for distance in distances:
+            j = fresh_index(expr.free_symbols | {layer_symbol})
+            upper = s_decl.units.xreplace({layer_symbol: layer + distance})
+            downstream = sp.Indexed(wrt, layer + distance, j)
+            written_out = unfold(downstream, ctx.definitions)
+            local = eliminate_deltas(sp.diff(written_out, sp.Indexed(wrt, layer, *units)))
+            total += pull_out_of_sums(sp.Sum(grad.base[layer + distance, j] * local, (j, 1, upper)))
+        ctx.oblige("the definitions determine the gradient", grad,
+                   Evidence(True, f"{family} is used by the definitions at layer distance(s) "
+                                  f"{', '.join(map(str, distances))} above"))
+        replacements[grad] = total
+    return expr.xreplace(replacements)
+
+
+def _uses(family: str, ctx: Context) -> list[int]:
+    """The layer distances d > 0 at which the definitions (unfolded through the other families) use
+    ``family`` to define ``family`` at a higher layer; refused if any use is not strictly lower."""
+    defining = [d for d in ctx.definitions if d.lhs.base.name == family]
+    if not defining:
+        raise RuleError(f"no definition of {family} to differentiate")
+    (own,) = defining
+    others = tuple(d for d in ctx.definitions if d is not own)
+    written = unfold(own.rhs, others)
+    top = own.lhs.indices[0]
+    distances = set()
+    for atom in written.atoms(sp.Indexed):
+        if atom.base.name != family:
+            continue
+        distance = sp.expand(top - atom.indices[0])
+        if not (distance.is_Integer and distance > 0):
+            raise ObligationFailed("the definitions determine the gradient", family,
+                                   f"{sp.sstr(atom)} is used at layer {sp.sstr(top)}, not strictly lower")
+        distances.add(int(distance))
+    if not distances:
+        raise RuleError(f"the definitions never use {family} to define a later {family}")
+    for d in ctx.definitions:
+        if d is not own and any(a.base.name == family for a in d.rhs.atoms(sp.Indexed)) and \
+                not any(x.base.name == d.lhs.base.name for x in written.atoms(sp.Indexed)) and \
+                not _feeds(d.lhs.base.name, own, others):
+            raise ObligationFailed("the definitions determine the gradient", family,
+                                   f"{d.lhs.base.name} uses {family} but never reaches a later {family}")
+    return sorted(distances)
+
+
+def _feeds(name: str, own: Definition, others: tuple[Definition, ...]) -> bool:
+    return any(a.base.name == name for a in own.rhs.atoms(sp.Indexed)) or \
+        any(a.base.name == name for d in others for a in d.rhs.atoms(sp.Indexed))
+
+
+def _layer_symbol(units: sp.Expr) -> sp.Symbol:
+    symbols = set().union(*(ix.free_symbols for atom in units.atoms(sp.Indexed) for ix in atom.indices))
+    if len(symbols) != 1:
+        raise RuleError(f"'units' must be written in one layer index, got {sp.sstr(units)}")
+    return symbols.pop()
+
+
+@rule("linearisation", "to first order at 0: `f(u) == f(0) + df(0)*u` and `df(u) == df(0)`, with `f(0)`, `df(0)` "
+                       "computed for the activation, for a centred `u`", needs=("activation", "zero_mean"),
+      relation=APPROX)
+def linearisation(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """First-order Taylor expansion of the activation about 0: f(u) ≈ f(0) + f'(0) u and f'(u) ≈ f'(0).
+
+    Obligations: f has a derivative at 0 (computed); every argument u is centred (E[u] = 0, decided by the
+    model), the point the expansion is about. The relation is ≈, and the first neglected term is computed for
+    an odd f with f'(0) = 1 and a centred Gaussian u: Var[f(u)] = Var[u] + f'''(0) Var[u]^2 + O(Var[u]^3) and
+    E[f'(u)^2] = 1 + f'''(0) Var[u] + O(Var[u]^2) (tanh: f'''(0) = -2).
+    """
+    check = ctx.activation
+    if check is None or check.fprime0 is None or check.f0 is None:
+        raise RuleError("the activation has no derivative at 0, so it cannot be linearised there")
+    calls = sorted(expr.atoms(v.f, v.df), key=sp.default_sort_key)
+    if not calls:
+        raise RuleError(f"no activation f(.) or f'(.) to linearise in {sp.sstr(expr)}")
+    for call in calls:
+        ctx.oblige("a centred argument", call.args[0], ctx.model.centred(call.args[0]))
+    ctx.relation = APPROX
+    c3 = check.third if check.holds else None
+    if c3 is not None:
+        terms = []
+        for call in calls:
+            u = sp.sstr(call.args[0])
+            name = "u" if len(calls) == 1 and len(u) > 12 else u
+            term = (f"Var[f({name})] = Var[{name}] + ({sp.sstr(c3)})*Var[{name}]**2 + O(Var[{name}]**3)"
+                    if isinstance(call, v.f) else
+                    f"E[df({name})**2] = 1 + ({sp.sstr(c3)})*Var[{name}] + O(Var[{name}]**2)")
+            terms.append(term + (f" with u = {u}" if name == "u" else "") + ", for a centred Gaussian argument")
+        ctx.neglected = "; ".join(terms)
+    else:
+        ctx.neglected = "not computed: the activation is not odd with f'(0) = 1"
+    return expr.replace(v.f, lambda u: check.f0 + check.fprime0 * u).replace(v.df, lambda u: check.fprime0)
+
+
+@rule("variance additivity", "`Var[Sum(c[j]*X[j], (j, 1, N)) + c0] == Sum(c[j]**2*Var[X[j]], (j, 1, N))` for "
+                             "pairwise uncorrelated `X[j]` and constants `c[j]`, `c0`", needs=("independent",))
+def variance_additivity(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Var[sum_t c_t X_t + c] = sum_t c_t^2 Var[X_t] for pairwise uncorrelated X_t and constants c_t, c.
+
+    Obligations: each pair of parts uncorrelated (kernel.model.Model.uncorrelated); for a sum over j, a
+    nonnegative integer count and two *distinct* summands j != j' uncorrelated (a summand that does not
+    depend on j, or shares a variable across j, is refused).
+    """
+
+    def split(arg):
+        terms = [t for t in sp.Add.make_args(sp.expand(arg, deep=False, mul=True, multinomial=False))
+                 if ctx.is_random(t)]
+        parts = []
+        for term in terms:
+            coeff, rand = split_coefficient(term, ctx)
+            if isinstance(rand, sp.Sum):
+                body, limit = v.peel(rand)
+                oblige_count(ctx, limit)
+                inner_coeff, inner = split_coefficient(body, ctx)
+                var = limit[0]
+                other = sp.Dummy(f"{var}'", integer=True)
+                ctx.oblige("distinct summands uncorrelated", f"{sp.sstr(inner)} over {var}",
+                           ctx.model.uncorrelated(inner, inner.xreplace({var: other}), frozenset({frozenset((var, other))})))
+                parts.append((coeff, inner_coeff, inner, limit))
+            else:
+                parts.append((coeff, sp.S.One, rand, None))
+        if len(parts) == 1 and parts[0][3] is None and parts[0][0] == 1 and len(sp.Add.make_args(arg)) == 1:
+            return None
+        whole = [c * ic * (sp.Sum(x, lim) if lim else x) for c, ic, x, lim in parts]
+        for first in range(len(whole)):
+            for second in range(first + 1, len(whole)):
+                ctx.oblige("uncorrelated parts", f"{sp.sstr(whole[first])} and {sp.sstr(whole[second])}",
+                           ctx.model.uncorrelated(whole[first], whole[second]))
+        out = sp.S.Zero
+        for coeff, inner_coeff, rand, limits in parts:
+            term = inner_coeff**2 * v.Var(rand)
+            out += coeff**2 * (sp.Sum(term, limits) if limits else term)
+        return out
+
+    return changed_or_fail(expr, map_moments(expr, v.Var, split),
+                           f"no variance of a sum or of a shifted/scaled variable in {sp.sstr(expr)}")
+
+
+@rule("product variance", "`Var[X*Y] == E[X]**2*Var[Y] + E[Y]**2*Var[X] + Var[X]*Var[Y]` for independent `X`, `Y`",
+      needs=("independent",))
+def product_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Var[XY] = E[X^2]E[Y^2] - E[X]^2 E[Y]^2 = E[X]^2 Var[Y] + E[Y]^2 Var[X] + Var[X] Var[Y] for X
+    independent of Y; more factors by recursion (X times the product of the rest).
+    Obligation: each factor independent of the product of the factors after it."""
+
+    def expand_product(arg):
+        coeff, rand = split_coefficient(arg, ctx)
+        factors = list(sp.Mul.make_args(rand))
+        if len(factors) < 2:
+            return None
+        for position, factor in enumerate(factors[:-1]):
+            rest = sp.Mul(*factors[position + 1:])
+            ctx.oblige("independent factors", f"{sp.sstr(factor)} and {sp.sstr(rest)}",
+                       ctx.model.independent(factor, rest))
+        return coeff**2 * _product(factors)
+
+    def _product(factors):
+        if len(factors) == 1:
+            return v.Var(factors[0])
+        x, rest = factors[0], sp.Mul(*factors[1:])
+        var_rest = _product(factors[1:])
+        return v.E(x) ** 2 * var_rest + v.E(rest) ** 2 * v.Var(x) + v.Var(x) * var_rest
+
+    return changed_or_fail(expr, map_moments(expr, v.Var, expand_product),
+                           f"no variance of a product of random variables in {sp.sstr(expr)}")
+
+
+@rule("zero mean", "`E[X] == 0` for every `X` the model shows centred", needs=("zero_mean",))
+def zero_mean(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Replace E[X] by 0 wherever the model shows X centred (declared for primitives, computed through the
+    definitions for the rest); every other mean stays. Obligation: E[X] = 0 for each mean replaced."""
+    refused = []
+
+    def vanish(arg):
+        evidence = ctx.model.centred(arg)
+        if evidence:
+            ctx.oblige("a centred variable", arg, evidence)
+            return sp.S.Zero
+        refused.append(f"E[{sp.sstr(arg)}]: {evidence.text}")
+        return None
+
+    out = map_moments(expr, v.E, vanish)
+    if out == expr:
+        raise RuleError("no mean shown to be 0" + (f" ({refused[0]})" if refused else f" in {sp.sstr(expr)}"))
+    return out
+
+
+@rule("iid summation", "`Sum(Var[X[j]], (j, 1, N)) == N*Var[X]` for identically distributed `X[j]`",
+      needs=("iid",))
+def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """sum_{j=lo}^{hi} (terms in Var[X_j], E[X_j]) = (hi - lo + 1) (the same terms in Var[X], E[X]) when every
+    X_j has one law. Obligations: the count hi - lo + 1 is a nonnegative integer; each X_j is identically
+    distributed across j (kernel.model.Model.identical)."""
+
+    def collapse(node):
+        body, limit = v.peel(node)
+        var = limit[0]
+        oblige_count(ctx, limit)
+
+        def common(arg, kind):
+            if var not in arg.free_symbols:
+                return None
+            if not isinstance(arg, sp.Indexed):
+                raise ObligationFailed("identically distributed terms", sp.sstr(arg),
+                                       f"a moment of a compound expression that depends on {var}")
+            ctx.oblige("identically distributed terms", arg, ctx.model.identical(arg, var))
+            return kind(representative(arg, var))
+
+        for kind in (v.Var, v.E):
+            body = map_moments(body, kind, lambda arg, k=kind: common(arg, k))
+        if var in body.free_symbols:
+            raise RuleError(f"the terms still depend on {var} ({sp.sstr(body)})")
+        return (limit[2] - limit[1] + 1) * body
+
+    return changed_or_fail(expr, expr.replace(lambda e: isinstance(e, sp.Sum), collapse),
+                           f"no sum over units in {sp.sstr(expr)}")
+
+
+def _constant_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """The gain condition, a requirement. The chain computed Var[X^l] = expr, where expr contains Var[X^m] of
+    the same variable one layer away and one other variance Var[W]; keeping Var[X^l] = Var[X^m] requires
+    expr = Var[X^m], solved here for Var[W], re-indexed to the weight of layer i (B6: n_{i+2} Var[W^{i+1}] = 1
+    becomes Var[W^i] = 1/n_{i+1}). Obligations: the chain started from Var[X[layer, unit]]; the variance
+    of X in expr is one layer away from it."""
+    subject = ctx.subject
+    if not (isinstance(subject, v.Var) and isinstance(subject.args[0], sp.Indexed)):
+        raise ObligationFailed("a chain from the variance of a variable", "the chain",
+                               "the condition needs a chain that started from Var[X[layer, unit]]")
+    target = subject.args[0]
+    same = [m for m in v.moments_of(expr) if isinstance(m, v.Var) and isinstance(m.args[0], sp.Indexed)
+            and m.args[0].base.name == target.base.name]
+    others = [m for m in v.moments_of(expr) if m not in same]
+    if len(same) != 1 or len(others) != 1:
+        raise RuleError(f"expected Var[{target.base.name}] of one neighbouring layer and one other variance in "
+                        f"{sp.sstr(expr)}")
+    gap = sp.expand(layer_of(same[0].args[0]) - layer_of(target))
+    ctx.oblige("the same variable one layer away", same[0],
+               Evidence(gap in (1, -1), f"{sp.sstr(same[0])} is {sp.sstr(gap)} layer(s) from {sp.sstr(subject)}"))
+    unknown = sp.Dummy("u", positive=True)
+    roots = [r for r in polynomial_roots(expr.xreplace({others[0]: unknown}) - same[0], unknown)
+             if r.is_positive is not False]
+    if len(roots) != 1:
+        raise RuleError(f"{sp.sstr(expr)} = {sp.sstr(same[0])} does not determine {sp.sstr(others[0])}")
+    result = sp.Eq(others[0], roots[0], evaluate=False)
+    weight = others[0].args[0]
+    if isinstance(weight, sp.Indexed):
+        layer = layer_of(weight)
+        symbols = list(layer.free_symbols)
+        if len(symbols) == 1:
+            shift = layer - symbols[0]
+            result = result.xreplace({symbols[0]: symbols[0] - shift})
+    ctx.relation = REQUIRES
+    return result
+
+
+rule("forward condition", "solve `Var[z[i+1]] == Var[z[i]]` for the weight variance: `n[i]*Var[W[i]] == 1`",
+     relation=REQUIRES)(_constant_variance)
+rule("backward condition",
+     "solve `Var[g[i]] == Var[g[i+1]]` for the weight variance, re-indexed to layer `i`: `n[i+1]*Var[W[i]] == 1`",
+     relation=REQUIRES)(_constant_variance)
+
+
+@rule("second moment", "`Var[X] + E[X]**2 == E[X**2]`: a variance plus a squared mean is a second moment")
+def second_moment(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Var[X] = E[X^2] - E[X]^2, read backwards: in a sum of terms, c Var[X] + c E[X]^2 becomes c E[X^2]
+    (the form He et al. need, since the output of a rectifier is not centred). Terms are tried in SymPy's
+    canonical order, so the merge chosen does not depend on the hash seed."""
+
+    def merge(node):
+        terms = list(sp.Add.make_args(node))
+        for first in sorted(terms, key=sp.default_sort_key):
+            for moment in sorted(first.atoms(v.Var), key=sp.default_sort_key):
+                c = sp.cancel(first / moment)
+                partner = c * v.E(moment.args[0]) ** 2
+                if partner not in terms:
+                    continue
+                terms.remove(first)
+                terms.remove(partner)
+                return sp.Add(*terms, c * v.E(moment.args[0] ** 2))
+        return node
+
+    return changed_or_fail(expr, expr.replace(lambda e: isinstance(e, sp.Add), merge),
+                           f"no Var[X] beside E[X]^2 with the same factor in {sp.sstr(expr)}")
+
+
+@rule("rectifier second moment",
+      "`E[f(s)**2] == m2*Var[s]` for `s` symmetric about 0, with `m2` the integral of `f(x)**2` against the "
+      "standard normal density, which is 1/2 for ReLU", needs=("rectifier", "symmetric"))
+def rectifier_second_moment(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """For f positively homogeneous (f(c x) = c f(x), c > 0) and s symmetric about 0:
+    E[f(s)^2] = E[s^2 1(s > 0)] f(1)^2 + E[s^2 1(s < 0)] f(-1)^2 = m2 E[s^2] = m2 Var[s], with
+    m2 = (f(1)^2 + f(-1)^2)/2, computed as E[f(x)^2] for x ~ N(0, 1) (ReLU: 1/2; slope a: (1 + a^2)/2).
+    Obligations: f positively homogeneous (computed); s symmetric (decided by the model; so centred)."""
+    check = ctx.rectifier
+    if check is None or not check.holds:
+        raise RuleError("the activation is not positively homogeneous, so E[f(s)^2] is not a multiple of Var[s]")
+
+    def reduce(arg):
+        if isinstance(arg, sp.Pow) and arg.exp == 2 and isinstance(arg.base, v.f):
+            inner = arg.base.args[0]
+            ctx.oblige("a symmetric argument", inner, ctx.model.symmetric(inner))
+            return check.second_moment * v.Var(inner)
+        return None
+
+    return changed_or_fail(expr, map_moments(expr, v.E, reduce), f"no E[f(s)**2] in {sp.sstr(expr)}")
+
+
+@rule("harmonic averaging", "a compromise between two requirements `Var[W[i]] == v1` and `Var[W[i]] == v2`: their "
+                            "harmonic mean `Var[W[i]] == 2/(1/v1 + 1/v2)`", arity=2,
+      relation=COMPROMISE)
+def harmonic_averaging(forward: sp.Expr, backward: sp.Expr, ctx: Context) -> sp.Expr:
+    """Both requirements Var[W] = v_1 and Var[W] = v_2 hold only if v_1 = v_2; the compromise is their
+    harmonic mean 2/(1/v_1 + 1/v_2) (Var[W^i] = 2/(n_i + n_{i+1})). It is a choice, not a consequence.
+    Obligations: both inputs are requirements on the same variance, and they are distinct."""
+    relations = ctx.input_relations or ("", "")
+    first = requirement(forward, relations[0], "the first input")
+    second = requirement(backward, relations[1], "the second input")
+    if first.lhs != second.lhs:
+        raise RuleError(f"the two conditions constrain different things: {sp.sstr(first.lhs)} and {sp.sstr(second.lhs)}")
+    ctx.oblige("two distinct requirements", first.lhs,
+               Evidence(sp.cancel(first.rhs - second.rhs) != 0,
+                        f"{sp.sstr(first.rhs)} and {sp.sstr(second.rhs)}" +
+                        (" differ" if sp.cancel(first.rhs - second.rhs) != 0 else " are the same requirement")))
+    ctx.relation = COMPROMISE
+    return sp.Eq(first.lhs, sp.cancel(2 / (1 / first.rhs + 1 / second.rhs)), evaluate=False)
+
+
+@rule("uniform variance", "`Var[Uniform(lo, hi)] == (hi - lo)**2/12`, integrated from the density `1/(hi - lo)`")
+def uniform_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Var[X] for X ~ U(lo, hi), by integrating the density 1/(hi - lo) on [lo, hi].
+    Obligation: a valid law (deterministic lo < hi)."""
+    law = law_inside(expr)
+    if not isinstance(law, v.Uniform):
+        raise RuleError(f"uniform variance applies to Var[Uniform(lo, hi)], got {sp.sstr(expr)}")
+    oblige_law(ctx, law)
+    return distribution_variance(law)
+
+
+@rule("normal", "`Var[Normal(0, sigma)] == sigma**2` (from the moment generating function), solved for positive `sigma`", arity=2)
+def normal(law_expr: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
+    """Choose sigma so that W ~ N(0, sigma^2) has the required variance: Var[N(mu, sigma^2)] = sigma^2 (from
+    the moment generating function), solved sigma^2 = Var[W] for sigma > 0.
+    Obligations: a valid law (deterministic, sigma > 0); the condition is a requirement on a variance."""
+    law = law_inside(law_expr)
+    if not isinstance(law, v.Normal):
+        raise RuleError(f"'normal' applies to Var[Normal(mu, sigma)], got {sp.sstr(law_expr)}")
+    oblige_law(ctx, law)
+    relations = ctx.input_relations or ("", "")
+    target = requirement(condition, relations[-1], "the second input")
+    ctx.relation = relations[-1]
+    return solve_positive(distribution_variance(law), target.rhs, law, ctx)
+
+
+@rule("uniform bound", "solve `Var[Uniform(-a, a)] == Var[W[i]]` for positive `a`: `a == sqrt(3*Var[W[i]])`", arity=2)
+def uniform_bound(variance: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
+    """Solve Var[U(lo, hi)] = Var[W] for the law's positive parameter, where the first input is an established
+    Var[Uniform(lo, hi)] = expression (a chain started from that variance) and the second a requirement.
+    Obligations: the first input is the variance of a valid uniform law; the second a requirement."""
+    fact = equation(variance, "the first input")
+    law = fact.lhs.args[0] if isinstance(fact.lhs, v.Var) else None
+    if not isinstance(law, v.Uniform):
+        raise ObligationFailed("the variance of a uniform law", sp.sstr(fact.lhs),
+                               "the first input must be a chain that started from Var[Uniform(lo, hi)]")
+    oblige_law(ctx, law)
+    relations = ctx.input_relations or ("", "")
+    target = requirement(condition, relations[-1], "the second input")
+    ctx.relation = relations[-1]
+    return solve_positive(fact.rhs, target.rhs, law, ctx)
