@@ -17,7 +17,8 @@ from . import __version__
 from .kernel import terms as v
 from .parser import Namespace, parse
 from .prose import Span, spans
-from .kernel.rules import RULES
+from .kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
+from .report import qualifiers
 from .typeset import Notation, readable
 
 # how the rules' generic formulas are typeset: layer superscripts, g = dL/ds
@@ -48,6 +49,12 @@ class Line:
     verdict: str
     message: str = ""
     derived: sp.Expr | None = None
+    relation: str = "="               # "=" or "≈" (to first order)
+    label: str = ""                   # "premise", "requirement", "compromise", "to first order"
+
+    @property
+    def relation_tex(self) -> str:
+        return r"\approx" if self.relation == "≈" else "="
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ class Result:
     law: sp.Expr | None
     claim: sp.Expr
     ok: bool
+    notes: tuple[str, ...] = ()       # premise, requirement, compromise, first order, assumptions (report.qualifiers)
 
 
 @dataclass(frozen=True)
@@ -134,7 +142,8 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
             lines.append(Line(step.id, step.rule, step.uses, step.inputs,
                               spans(step.note, d.namespace),
                               left, right, r.ok, r.verdict, r.message,
-                              readable(r.derived) if not r.ok and r.derived is not None else None))
+                              readable(r.derived) if not r.ok and r.derived is not None else None,
+                              "≈" if r.relation == APPROX else "=", _label(r)))
         sections.append(Section(title, lines))
     used_rules = dict.fromkeys(r.step.rule for r in verification.steps)
     check = verification.activation
@@ -211,7 +220,14 @@ def _result(r, by_id, shown) -> Result:
     variable = next((by_id[ref].step.claim.lhs.args[0] for ref in step.inputs
                      if isinstance(by_id[ref].step.claim, sp.Equality) and isinstance(by_id[ref].step.claim.lhs, v.Var)),
                     None)
-    return Result(variable if law is not None else None, law, shown[step.id], r.ok)
+    return Result(variable if law is not None else None, law, shown[step.id], r.ok, tuple(qualifiers(r)))
+
+
+def _label(r) -> str:
+    """What kind of line a step is, when it is not a plain identity."""
+    words = ["premise" if r.is_premise else "", {REQUIRES: "requirement", COMPROMISE: "compromise"}.get(r.relation, ""),
+             "to first order" if r.approximate else ""]
+    return ", ".join(w for w in words if w)
 
 
 @dataclass(frozen=True)

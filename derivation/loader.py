@@ -78,7 +78,34 @@ def loads(text: str, path: str, known_rules: Mapping[str, int], name: str = "der
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LoadError(path, None, f"not valid TOML: {exc}") from None
+    found = _control_character(data, ())
+    if found:
+        where, char = found
+        raise LoadError(path, where, f"control character U+{ord(char):04X} (only newline and tab are allowed in text)")
     return _Reader(path, dict(known_rules)).derivation(data, name)
+
+
+_ALLOWED_CONTROL = "\n\t"
+
+
+def _control_character(data: Any, path: tuple) -> tuple[str, str] | None:
+    """The first control character (C0, DEL, C1; not newline or tab) in any key or string of the file, so
+    that none can reach a terminal: (where, the character)."""
+    def bad(text: str) -> str | None:
+        return next((c for c in text if (ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0) and c not in _ALLOWED_CONTROL), None)
+    if isinstance(data, str):
+        char = bad(data)
+        return (".".join(path) or "the file", char) if char else None
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        label = str(key)
+        char = bad(label) if isinstance(key, str) else None
+        if char:
+            return ".".join(path) or "the file", char
+        found = _control_character(value, (*path, ascii(label)[1:-1] if isinstance(key, str) else f"[{key}]"))
+        if found:
+            return found
+    return None
 
 
 class _Reader:

@@ -104,7 +104,7 @@ def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> 
         env.filters["m"] = lambda e: Markup(mathml(e, notation))
         env.filters["mi"] = lambda e: Markup(mathml(e, notation, display=False))
         env.filters["chain"] = lambda line: Markup(mathml_sequence(
-            ([line.left] if line.left is not None else []) + [("mo", "="), line.right], notation, display=True))
+            ([line.left] if line.left is not None else []) + [("mo", line.relation), line.right], notation, display=True))
         env.filters["result"] = lambda r: Markup(mathml_sequence(
             ([r.variable, ("mo", "∼"), r.law, ("mo", ","), ("mtext", "\u2003")] if r.law is not None else [])
             + [r.claim.lhs, ("mo", "="), r.claim.rhs], notation, display=True))

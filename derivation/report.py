@@ -198,7 +198,12 @@ def json_report(v: Verification) -> str:
                      "established": r.ok and v.ok, "qualifiers": qualifiers(r)} for r in v.results],
         "suggestion": v.suggestion,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return safe_json(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def safe_json(text: str) -> str:
+    """JSON escapes C0 controls itself; DEL and the C1 controls (a terminal reads 0x9b as CSI) are escaped here."""
+    return "".join(f"\\u{ord(c):04x}" if 0x7f <= ord(c) < 0xa0 else c for c in text)
 
 
 def list_report(entries: list[tuple[str, str]]) -> str:

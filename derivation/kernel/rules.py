@@ -162,12 +162,19 @@ def eliminate_deltas(expr: sp.Expr) -> sp.Expr:
     """sum_{m=lo}^{hi} delta(k, m) h(m) = h(k), for an index k that ranges over lo..hi."""
 
     def collapse(node):
-        body, (var, _, _) = v.peel(node)
-        for factor in sp.Mul.make_args(body):
-            if isinstance(factor, sp.KroneckerDelta) and var in factor.args:
-                other = factor.args[0] if factor.args[1] == var else factor.args[1]
-                return (body / factor).xreplace({var: other})
-        return node
+        body, limit = v.peel(node)
+        var = limit[0]
+        if not any(var in d.args for d in body.atoms(sp.KroneckerDelta)):
+            return node
+        out = sp.S.Zero
+        for term in sp.Add.make_args(sp.expand(body)):
+            delta = next((d for d in sp.Mul.make_args(term) if isinstance(d, sp.KroneckerDelta) and var in d.args), None)
+            if delta is None:
+                out += sp.Sum(term, limit)
+            else:
+                other = delta.args[0] if delta.args[1] == var else delta.args[1]
+                out += (term / delta).xreplace({var: other})
+        return out
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), collapse)
 
@@ -304,7 +311,7 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
             downstream = sp.Indexed(wrt, layer + distance, j)
             written_out = unfold(downstream, ctx.definitions)
             local = eliminate_deltas(sp.diff(written_out, sp.Indexed(wrt, layer, *units)))
-            total += pull_out_of_sums(sp.Sum(grad.base[layer + distance, j] * local, (j, 1, upper)))
+            total += pull_out_of_sums(eliminate_deltas(sp.Sum(grad.base[layer + distance, j] * local, (j, 1, upper))))
         ctx.oblige("the definitions determine the gradient", grad,
                    Evidence(True, f"{family} is used by the definitions at layer distance(s) "
                                   f"{', '.join(map(str, distances))} above"))

@@ -1,0 +1,266 @@
+"""The kernel's obligations on their edge cases: definitions, reach and independence, counts, means,
+symmetry, identical distribution, domains, and the linearisation's computed error term."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from conftest import ARITIES, GLOROT_TEXT
+from derivation.activations import check_activation
+from derivation.kernel import domain
+from derivation.kernel import terms as v
+from derivation.kernel.definitions import DefinitionError, shapes
+from derivation.kernel.derivation import Assumption, Definition, SymbolDecl
+from derivation.kernel.model import Model
+from derivation.loader import LoadError, builtin_names, loads
+from derivation.verify import REFUSED, verify
+
+i, j, k, m = sp.symbols("i j k m", integer=True)
+jj = sp.Dummy("j'", integer=True)
+z, W, s, X, b, a_, c = (sp.IndexedBase(name, real=True) for name in ("z", "W", "s", "X", "b", "a", "c"))
+n = sp.IndexedBase("n", positive=True, integer=True)
+N = sp.Symbol("N", positive=True, integer=True)
+M = sp.Symbol("M", real=True)
+Y = sp.Symbol("Y", real=True)
+
+SYMBOLS = {"z": SymbolDecl("z", "random"), "W": SymbolDecl("W", "random"), "s": SymbolDecl("s", "random"),
+           "X": SymbolDecl("X", "random"), "Y": SymbolDecl("Y", "random"), "n": SymbolDecl("n", "size"),
+           "N": SymbolDecl("N", "size"), "M": SymbolDecl("M", "real"),
+           "b": SymbolDecl("b", "constant", value=sp.S.Zero), "c": SymbolDecl("c", "constant")}
+LAYERED = (Definition(z[i + 1, k], v.f(s[i, k]), "z[i+1, k]"),
+           Definition(s[i, k], sp.Sum(z[i, j] * W[i, j, k], (j, 1, n[i])) + b[i, k], "s[i, k]"))
+PREMISES = Assumption("A", "premises", "test", independent=frozenset("zWXY"), iid=frozenset("zWX"),
+                      zero_mean=frozenset("zWXY"), symmetric=frozenset("W"))
+
+
+def model(definitions=LAYERED, premises=(PREMISES,), activation="tanh"):
+    return Model(SYMBOLS, definitions, premises, check_activation(activation) if activation else None)
+
+
+# ---------------------------------------------------------------- definitions
+
+
+@pytest.mark.parametrize("definitions, message", [
+    ((Definition(a_[i], c[i], "a[i]"), Definition(c[i], a_[i], "c[i]")), "circular"),
+    ((Definition(z[i, k], z[i, k] + 1, "z[i, k]"),), "circular"),
+    ((Definition(z[i + 1, k], z[i + 2, k], "z[i+1, k]"),), "circular"),          # goes up a layer
+    ((Definition(z[i, k], s[i, k], "z[i, k]"), Definition(z[i, k], W[i, k, k], "z[i,k]")), "both define z"),
+    ((Definition(z[2 * i, k], s[i, k], "z[2*i, k]"),), "must be an index symbol"),
+    ((Definition(z[i, i], s[i, i], "z[i, i]"),), "each symbol once"),
+    ((Definition(z[i, k], W[i, j, k], "z[i, k]"),), "does not bind"),
+])
+def test_bad_definitions_are_refused(definitions, message):
+    with pytest.raises(DefinitionError, match=message):
+        shapes(definitions)
+
+
+def test_layered_and_skip_definitions_are_accepted():
+    assert set(shapes(LAYERED)) == {"z", "s"}
+    skip = (LAYERED[0], Definition(s[i, k], LAYERED[1].rhs + s[i - 2, k], "s[i, k]"))
+    assert set(shapes(skip)) == {"z", "s"}
+
+
+def test_loader_refuses_bad_definitions_with_exit_2_naming_both():
+    text = GLOROT_TEXT.replace('"s[i, k]" = ', '"s[i,k]" = "f(z[i, k])"\n"s[i, k]" = ', 1)
+    with pytest.raises(LoadError, match="'s\\[i,k\\]' and 's\\[i, k\\]' both define s"):
+        loads(text, "g.toml", ARITIES)
+
+
+# ---------------------------------------------------------------- reach and independence
+
+
+def test_independence_is_derived_through_the_definitions():
+    mdl = model()
+    assert mdl.independent(z[i, j], W[i, j, k])                       # z of layer i reaches W below i only
+    refused = mdl.independent(z[i + 1, k], W[i, j, k])                # z[i+1, k] is a function of W[i, *, k]
+    assert not refused and "both depend on W" in refused.text
+    assert mdl.independent(v.f(s[i - 1, j]), W[i, j, k])
+
+
+def test_independence_needs_provably_distinct_instances():
+    mdl = model()
+    assert mdl.independent(X[1], X[2])
+    assert not mdl.independent(X[j], X[j])
+    assert not mdl.independent(X[j], X[k])                             # j and k may be equal
+    assert mdl.independent(X[j], X[jj], frozenset({frozenset((j, jj))}))
+    assert not mdl.independent(Y, Y)
+
+
+def test_independence_needs_a_cited_declaration_for_every_family():
+    undeclared = Assumption("B", "b", "b", independent=frozenset("X"))
+    assert not model(premises=(undeclared,)).independent(X[1], Y)
+    assert not model(premises=()).independent(X[1], X[2])
+
+
+def test_a_distribution_written_twice_is_one_variable():
+    mdl = model()
+    u = v.Uniform(-1, 1)
+    assert not mdl.independent(u, u**3)
+    assert not mdl.independent(u, v.Uniform(0, 1))                      # nothing declares two laws independent
+
+
+def test_uncorrelated_through_a_centred_independent_factor():
+    mdl = model()
+    distinct = frozenset({frozenset((j, jj))})
+    # the z[i, j] of one layer share earlier weights: not independent, but the centred W makes them uncorrelated
+    assert not mdl.independent(z[i, j] * W[i, j, k], z[i, jj] * W[i, jj, k], distinct)
+    assert mdl.uncorrelated(z[i, j] * W[i, j, k], z[i, jj] * W[i, jj, k], distinct)
+    # a shared weight W[i, k] (one index missing) is in both terms: refused
+    assert not mdl.uncorrelated(z[i, j] * W[i, k], z[i, jj] * W[i, k], distinct)
+
+
+# ---------------------------------------------------------------- counts
+
+
+@pytest.mark.parametrize("lo, hi, holds", [
+    (1, n[i], True), (2, 7, True), (1, N, True), (1, 0, True),
+    (N, 1, False), (1, M, False), (3, 1, False), (1, X[1], False), (1, sp.Rational(5, 2), False),
+])
+def test_counts(lo, hi, holds):
+    assert bool(model().count(sp.sympify(lo), sp.sympify(hi))) is holds
+
+
+# ---------------------------------------------------------------- means and symmetry
+
+
+def test_centred_is_computed_from_the_definitions():
+    mdl = model()
+    assert mdl.centred(s[i, k])
+    assert mdl.centred(z[i, j])                                        # input declared; odd f of symmetric s
+    assert not mdl.centred(s[i, k] + 100)
+    biased = (LAYERED[0], Definition(s[i, k], LAYERED[1].rhs + c[i, k], "s[i, k]"))
+    refused = model(biased).centred(s[i, k])
+    assert not refused and "not known to be 0" in refused.text
+    assert not model(activation="sigmoid").centred(z[i + 1, k])       # E[sigmoid(s)] = 1/2
+    assert not model(premises=()).centred(W[i, j, k])
+
+
+def test_mean_of_an_odd_function_is_exact_for_a_symmetric_argument_first_order_otherwise():
+    exact = model().centred(v.f(s[i, k]))
+    assert exact and not exact.approximate
+    no_symmetry = Assumption("A", "p", "p", independent=frozenset("zW"), zero_mean=frozenset("zW"))
+    approximate = model(premises=(no_symmetry,)).centred(v.f(s[i, k]))
+    assert approximate and approximate.approximate
+
+
+def test_symmetry():
+    mdl = model()
+    assert mdl.symmetric(s[i, k]) and mdl.symmetric(v.Uniform(-1, 1)) and mdl.symmetric(v.Normal(0, 2))
+    assert not mdl.symmetric(v.Uniform(0, 1))
+    assert not mdl.symmetric(s[i, k] + 5)
+    assert not mdl.symmetric(X[1])                                     # centred, but not declared symmetric
+
+
+def test_identical_distribution():
+    mdl = model()
+    assert mdl.identical(z[i, j], j) and mdl.identical(W[i, j, k], j) and mdl.identical(s[i - 1, j], j)
+    per_unit = (LAYERED[0], Definition(s[i, k], LAYERED[1].rhs + c[i, k], "s[i, k]"))
+    assert not model(per_unit).identical(z[i, j], j)                  # each unit has its own constant c[i, j]
+    assert not model(premises=()).identical(W[i, j, k], j)
+
+
+# ---------------------------------------------------------------- domains
+
+
+@pytest.mark.parametrize("expr, real", [
+    (sp.sqrt(v.Var(Y)), True), (sp.sqrt(-v.Var(Y)), False), (sp.sqrt(M**2), True), (sp.sqrt(M), False),
+    (sp.log(N), True), (sp.log(v.Var(Y)), False), (sp.I * v.Var(Y), False), (M ** sp.Rational(1, 3), False),
+    (sp.sqrt(v.E(Y**2)), True), (sp.sqrt(v.E(Y) ** 2), True), (sp.sqrt(v.E(Y)), False),
+])
+def test_domains(expr, real):
+    assert (domain.problem(expr) is None) is real
+
+
+def test_the_imaginary_unit_is_not_a_name():
+    text = GLOROT_TEXT.replace('claim = "Var[W[i]] == 1/n[i]"', 'claim = "Var[W[i]] == I/n[i]"')
+    with pytest.raises(LoadError, match="unknown name 'I'"):
+        loads(text, "g.toml", ARITIES)
+
+
+# ---------------------------------------------------------------- the linearisation's error term
+
+
+def test_linearisation_is_approximate_with_its_neglected_term(glorot_result):
+    f1 = glorot_result.steps[1]
+    assert f1.relation == "≈" and f1.approximate and "(-2)*Var[u]**2" in f1.neglected
+    chains = [r.approximate for r in glorot_result.steps]
+    assert chains[1:7] == [True] * 6 and chains[8:16] == [True] * 8   # everything after F1 and B1, to first order
+    assert not chains[0] and not chains[7]                              # F0, B0: exact
+    assert not glorot_result.steps[16].approximate                     # D3 does not rest on it
+
+
+@pytest.mark.parametrize("activation", ["tanh", "atan(x)", "sin(x)"])
+def test_the_predicted_term_matches_sampled_gains(activation):
+    """Var[f(s)] = v + f'''(0) v^2 + O(v^3) and E[f'(s)^2] = 1 + f'''(0) v + O(v^2) for s ~ N(0, v): the sampled
+    gains sit within O(v^2) of the prediction, and the neglected term is much larger than the sampling error."""
+    check = check_activation(activation)
+    c3 = float(check.third)
+    x = sp.Symbol("x", real=True)
+    f = sp.lambdify(x, check.expr.subs(sp.Symbol("x", real=True), x), "numpy")
+    df = sp.lambdify(x, sp.diff(check.expr, x), "numpy")
+    rng = np.random.default_rng(7)
+    level = 0.05
+    s_ = rng.normal(0.0, np.sqrt(level), 400_000)
+    forward_gain = np.var(f(s_)) / level
+    backward_gain = np.mean(df(s_) ** 2)
+    assert abs(forward_gain - (1 + c3 * level)) < 12 * level**2
+    assert abs(backward_gain - (1 + c3 * level)) < 12 * level**2
+    assert abs(forward_gain - 1) > 0.5 * abs(c3) * level               # the linear picture alone is off
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def test_a_start_equation_is_a_premise_listed_under_what_depends_on_it():
+    text = GLOROT_TEXT.replace('start = "Var[Uniform(-a, a)]"\nclaim = "a**2/3"',
+                               'start = "Var[Uniform(-a, a)] == a**2/3"\nclaim = "Var[Uniform(-a, a)] == a**2/3"')
+    text = text.replace('rule = "uniform variance"', 'rule = "definition"', 1)
+    result = verify(loads(text, "g.toml", ARITIES))
+    d3 = next(r for r in result.steps if r.step.id == "D3")
+    d4 = next(r for r in result.steps if r.step.id == "D4")
+    assert d3.is_premise and "D3" in d4.premise_steps
+
+
+def test_harmonic_averaging_of_one_requirement_with_itself_is_refused():
+    text = GLOROT_TEXT.replace('from = ["F6", "B6"]', 'from = ["F6", "F6"]')
+    d1 = next(r for r in verify(loads(text, "g.toml", ARITIES)).steps if r.step.id == "D1")
+    assert d1.verdict == REFUSED and d1.failed == "two distinct requirements"
+
+
+def test_uniform_bound_needs_the_variance_of_a_uniform_law():
+    text = GLOROT_TEXT.replace('from = ["D3", "D1"]', 'from = ["F6", "D1"]')
+    d4 = next(r for r in verify(loads(text, "g.toml", ARITIES)).steps if r.step.id == "D4")
+    assert d4.verdict == REFUSED and d4.failed == "the variance of a uniform law"
+
+
+def test_obligations_are_listed_with_their_evidence_in_json():
+    done = subprocess.run([sys.executable, "-m", "derivation", "verify", "--json"], capture_output=True, text=True)
+    steps = {s["id"]: s for s in json.loads(done.stdout)["steps"]}
+    names = {o["name"] for o in steps["F2"]["obligations"]}
+    assert names == {"a nonnegative integer count", "distinct summands uncorrelated"}
+    assert steps["F1"]["relation"] == "≈" and steps["F1"]["neglected"]
+    assert steps["F6"]["relation"] == "requires" and steps["D1"]["relation"] == "compromise"
+    assert all(o["evidence"] for s in steps.values() for o in s["obligations"])
+
+
+def test_verdicts_do_not_depend_on_the_hash_seed():
+    files = builtin_names() + [os.path.join(os.path.dirname(__file__), os.pardir, "examples", "sample_mean.toml")]
+    for name in files:
+        outputs = set()
+        for seed in ("1", "2"):
+            env = {**os.environ, "PYTHONHASHSEED": seed}
+            done = subprocess.run([sys.executable, "-m", "derivation", "verify", name, "--json"],
+                                  capture_output=True, text=True, env=env)
+            outputs.add(done.stdout)
+        assert len(outputs) == 1, name
+
+
+def test_control_characters_in_a_file_are_refused():
+    text = GLOROT_TEXT.replace('title = "Xavier/Glorot initialisation"', 'title = "X\\u001b[2Jverified"')
+    with pytest.raises(LoadError, match="control character U\\+001B"):
+        loads(text, "g.toml", ARITIES)
