@@ -124,7 +124,8 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
     results: list[StepResult] = []
     previous: Step | None = None
     for step, subject in zip(derivation.steps, subjects(derivation)):
-        result = _check_step(step, previous, subject, chain, derivation, computed, check, rectifier, assumption_results)
+        result = _check_step(step, previous, subject, chain, derivation, computed, check, rectifier, assumption_results,
+                             found)
         chain.status[step.id] = result
         chain.handed_on[step.id] = result.derived if result.verdict == WRONG else step.claim
         chain.facts[step.id] = _fact(chain.handed_on[step.id], subject)
@@ -166,11 +167,12 @@ def _assumption_result(a: Assumption, check, rectifier, found, derivation: Deriv
 
 
 def context_for(derivation: Derivation, uses, computed: ActivationCheck | None, check: ActivationCheck | None,
-                rectifier: RectifierCheck | None, subject: sp.Expr | None, relations: tuple[str, ...] = ()) -> Context:
+                rectifier: RectifierCheck | None, subject: sp.Expr | None, relations: tuple[str, ...] = (),
+                found: dict | None = None) -> Context:
     """What a rule may know when the assumptions ``uses`` are cited: the model of their premises (with the
     computed facts about the activation), and the activation checks only if an assumption about it is cited."""
     cited = tuple(derivation.assumptions[a] for a in uses)
-    model = Model(derivation.symbols, tuple(derivation.definitions), cited, computed)
+    model = Model(derivation.symbols, tuple(derivation.definitions), cited, computed, found)
     return Context(derivation.symbols, tuple(derivation.definitions), model,
                    check if any(a.activation for a in cited) else None, subject,
                    rectifier if any(a.rectifier for a in cited) else None, relations)
@@ -182,7 +184,7 @@ def _nominal(ctx: Context, rule) -> Context:
 
 
 def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, derivation: Derivation,
-                computed: ActivationCheck, check, rectifier, assumptions) -> StepResult:
+                computed: ActivationCheck, check, rectifier, assumptions, found) -> StepResult:
     rule = RULES[step.rule]
     refs = list(step.inputs)
     if step.start is not None:
@@ -225,7 +227,7 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
             name = (check or rectifier).name
             return result(ASSUMPTION, message=f"assumption {a.id} fails for {name}: {outcome.evidence}")
     ctx = _nominal(context_for(derivation, step.uses, computed, check, rectifier, subject,
-                               tuple(chain.status[ref].relation for ref in refs)), rule)
+                               tuple(chain.status[ref].relation for ref in refs), found), rule)
     try:
         with time_limit(STEP_SECONDS):
             derived = rule.apply(*inputs, ctx)

@@ -93,10 +93,10 @@ class Model:
     """The model of one step: the derivation's declarations and definitions, and the cited premises."""
 
     def __init__(self, symbols: dict[str, SymbolDecl], definitions: tuple, cited: tuple[Assumption, ...],
-                 activation=None):
+                 activation=None, checked: dict[str, Shape] | None = None):
         self.symbols = symbols
         self.definitions = tuple(definitions)
-        self.shapes: dict[str, Shape] = shapes(self.definitions)
+        self.shapes: dict[str, Shape] = checked if checked is not None else shapes(self.definitions)
         self.groups = [(a.id, a.independent) for a in cited if a.independent]
         self.declared = {kind: {name: a.id for a in cited for name in getattr(a, kind)}
                          for kind in ("iid", "zero_mean", "symmetric")}
@@ -151,8 +151,12 @@ class Model:
         expr = sp.expand(expr)
         if expr.is_Number:
             return bool(expr >= 0)
-        dummies = {s: sp.Dummy(s.name, integer=True, nonnegative=True) for s in expr.free_symbols}
-        return bool(expr.xreplace(dummies).is_nonnegative)
+        # a sum of nonnegative numbers and nonnegative multiples of (nonnegative) index symbols
+        for term in sp.Add.make_args(expr):
+            coefficient, rest = term.as_coeff_Mul()
+            if not (coefficient.is_Number and coefficient >= 0 and (rest == 1 or isinstance(rest, sp.Symbol))):
+                return False
+        return True
 
     def cases(self, instance: sp.Indexed) -> tuple[bool, bool]:
         """(may be primitive, may be defined) for an instance, from its layer and its family's definition."""
