@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from . import prose
 from .printing import pretty
-from .kernel.rules import RULES, RuleError
+from .kernel.rules import RULES, Choices, RuleError
 from .kernel.check import StepResult, Verification, context_for, subjects
 
 
@@ -66,7 +66,8 @@ def _one(v: Verification, r: StepResult, subject, in_depth: bool) -> Explanation
             rest = [a for a in step.uses if a != aid]
             ctx = context_for(v.derivation, rest, v.activation, v.activation, v.rectifier, subject)
             try:
-                outcome = "the rule derives " + pretty(rule.apply(*r.inputs, ctx))
+                derived = rule.apply(*r.inputs, ctx)
+                outcome = "the rule derives " + pretty(derived[0] if isinstance(derived, Choices) else derived)
             except RuleError as exc:
                 outcome = f"the rule cannot apply: {exc}"
             explanation.withdrawn.append(Withdrawn(aid, outcome))

@@ -23,14 +23,17 @@ class PlainPrinter(StrPrinter):
 
 
 class UnicodePrinter(PlainPrinter):
-    """For the terminal: Σ_{j=1..n[i]} (...), ·, ², √."""
+    """For the terminal: Σ_{j=1..n[i]}(...), ·, ², √. The body of a sum is always in parentheses, so that
+    nothing after it reads as part of it; a sum raised to a power is parenthesised whole."""
 
     def _print_Sum(self, expr):
         function, (var, lo, hi) = peel(expr)
-        body = self._print(function)
-        if isinstance(function, sp.Add):
-            body = f"({body})"
-        return f"Σ_{{{self._print(var)}={self._print(lo)}..{self._print(hi)}}} {body}"
+        return f"Σ_{{{self._print(var)}={self._print(lo)}..{self._print(hi)}}}({self._print(function)})"
+
+    def _print_Pow(self, expr, rational=False):
+        if isinstance(expr.base, sp.Sum) and expr.exp != -1:
+            return f"({self._print(expr.base)})**{self.parenthesize(expr.exp, 100)}"
+        return super()._print_Pow(expr, rational)
 
     def _print_Equality(self, expr):
         return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"

@@ -50,7 +50,8 @@ def glorot_result(glorot):
     return verify(glorot)
 
 
-def make_context(symbols, definitions=(), facts=None, activation=None, subject=None, rectifier=None, relations=()):
+def make_context(symbols, definitions=(), facts=None, activation=None, subject=None, rectifier=None, relations=(),
+                 input_rules=(), input_premises=None):
     """A rule context whose model has one cited assumption declaring ``facts`` (kind -> family names)."""
     from derivation.kernel.derivation import Assumption
     from derivation.kernel.model import Model
@@ -58,4 +59,5 @@ def make_context(symbols, definitions=(), facts=None, activation=None, subject=N
     facts = facts or {}
     cited = (Assumption("T", "test", "test premises", **{k: frozenset(v) for k, v in facts.items()}),)
     model = Model(dict(symbols), tuple(definitions), cited, activation)
-    return Context(symbols, tuple(definitions), model, activation, subject, rectifier, relations)
+    return Context(symbols, tuple(definitions), model, activation, subject, rectifier, relations, input_rules,
+                   input_premises or {})

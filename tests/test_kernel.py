@@ -229,7 +229,14 @@ def test_a_start_equation_is_a_premise_listed_under_what_depends_on_it():
 def test_harmonic_averaging_of_one_requirement_with_itself_is_refused():
     text = GLOROT_TEXT.replace('from = ["F6", "B6"]', 'from = ["F6", "F6"]')
     d1 = next(r for r in verify(loads(text, "g.toml", ARITIES)).steps if r.step.id == "D1")
-    assert d1.verdict == REFUSED and d1.failed == "two distinct requirements"
+    assert d1.verdict == REFUSED and d1.failed == "a forward and a backward requirement"
+
+
+def test_conditions_know_their_direction():
+    # a chain from the gradients solved by the forward condition is refused: it keeps the backward variance
+    text = GLOROT_TEXT.replace('rule = "backward condition"', 'rule = "forward condition"')
+    b6 = next(r for r in verify(loads(text, "g.toml", ARITIES)).steps if r.step.id == "B6")
+    assert b6.verdict == REFUSED and b6.failed == "a forward chain"
 
 
 def test_uniform_bound_needs_the_variance_of_a_uniform_law():

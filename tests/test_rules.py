@@ -26,9 +26,9 @@ DEFINITIONS = (Definition(z[i + 1, k], v.f(s[i, k]), "z"), Definition(s[i, k], P
 EVERYTHING = {"independent": frozenset("zWgXY"), "iid": frozenset("zWg"), "zero_mean": frozenset("zWgXY")}
 
 
-def ctx(facts=EVERYTHING, activation="tanh", subject=None, relations=()):
+def ctx(facts=EVERYTHING, activation="tanh", subject=None, relations=(), input_rules=(), input_premises=None):
     return make_context(SYMBOLS, DEFINITIONS, facts, check_activation(activation) if activation else None, subject,
-                        relations=relations)
+                        relations=relations, input_rules=input_rules, input_premises=input_premises)
 
 
 def apply(name, *inputs, **kw):
@@ -125,17 +125,20 @@ def test_conditions_solve_for_the_weight_variance_and_reindex():
 
 
 def test_harmonic_averaging():
-    both = (REQUIRES, REQUIRES)
-    derived = apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(W[i]), 1 / n[i + 1]), relations=both)
+    both = dict(relations=(REQUIRES, REQUIRES), input_rules=("forward condition", "backward condition"))
+    forward, backward = sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(W[i]), 1 / n[i + 1])
+    derived = apply("harmonic averaging", forward, backward, **both)
     assert equal(derived, sp.Eq(v.Var(W[i]), 2 / (n[i] + n[i + 1])))
     with pytest.raises(RuleError, match="different"):
-        apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(z[i]), 1), relations=both)
-    # a requirement averaged with itself, or an equation that no condition derived, is refused
+        apply("harmonic averaging", forward, sp.Eq(v.Var(z[i]), 1), **both)
+    # a requirement averaged with itself, two forward ones, or an equation no condition derived: refused
     with pytest.raises(RuleError, match="two distinct requirements"):
-        apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(W[i]), 1 / n[i]), relations=both)
+        apply("harmonic averaging", forward, forward, **both)
+    with pytest.raises(RuleError, match="a forward and a backward requirement"):
+        apply("harmonic averaging", forward, backward, relations=(REQUIRES, REQUIRES),
+              input_rules=("forward condition", "forward condition"))
     with pytest.raises(RuleError, match="requirement as input"):
-        apply("harmonic averaging", sp.Eq(v.Var(W[i]), 1 / n[i]), sp.Eq(v.Var(W[i]), 1 / n[i + 1]),
-              relations=(REQUIRES, EQUAL))
+        apply("harmonic averaging", forward, backward, relations=(REQUIRES, EQUAL), input_rules=both["input_rules"])
 
 
 def test_uniform_variance_is_integrated():
@@ -153,6 +156,11 @@ def test_normal_and_uniform_bound_take_the_positive_root():
                  sp.Eq(sigma, sp.sqrt(2 / (n[i] + n[i + 1]))))
     uniform = sp.Eq(v.Var(v.Uniform(-a, a)), a**2 / 3)
     assert equal(apply("uniform bound", uniform, target, relations=chosen), sp.Eq(a, sp.sqrt(6 / (n[i] + n[i + 1]))))
+    # a requirement for centred weights does not allow an uncentred law
+    centred = {"zero_mean": frozenset("W")}
+    with pytest.raises(RuleError, match="a law the premises allow"):
+        apply("uniform bound", sp.Eq(v.Var(v.Uniform(0, a)), a**2 / 12), target, relations=chosen, input_premises=centred)
+    assert apply("uniform bound", uniform, target, relations=chosen, input_premises=centred).lhs == a
     # the uniform variance must come from a chain that started from Var[Uniform(...)]: any expression is refused
     with pytest.raises(RuleError, match="variance of a uniform law"):
         apply("uniform bound", sp.Eq(v.Var(X), a**2 / 3), target, relations=chosen)

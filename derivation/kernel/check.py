@@ -23,7 +23,7 @@ from .compare import Comparison, compare
 from .definitions import DefinitionError, shapes
 from .derivation import FAMILY_FACTS, Assumption, Derivation, Step
 from .model import Model
-from .rules import APPROX, EQUAL, RULES, Context, Obligation, ObligationFailed, RuleError
+from .rules import APPROX, EQUAL, RULES, Choices, Context, Obligation, ObligationFailed, RuleError
 from .timelimit import TimeLimitExceeded, time_limit
 
 STEP_SECONDS = 20
@@ -168,14 +168,17 @@ def _assumption_result(a: Assumption, check, rectifier, found, derivation: Deriv
 
 def context_for(derivation: Derivation, uses, computed: ActivationCheck | None, check: ActivationCheck | None,
                 rectifier: RectifierCheck | None, subject: sp.Expr | None, relations: tuple[str, ...] = (),
-                found: dict | None = None) -> Context:
+                found: dict | None = None, before: tuple[StepResult, ...] = ()) -> Context:
     """What a rule may know when the assumptions ``uses`` are cited: the model of their premises (with the
     computed facts about the activation), and the activation checks only if an assumption about it is cited."""
     cited = tuple(derivation.assumptions[a] for a in uses)
     model = Model(derivation.symbols, tuple(derivation.definitions), cited, computed, found)
+    resting = [derivation.assumptions[p] for r in before for p in r.premises]
+    premises = {kind: frozenset().union(*(getattr(a, kind) for a in resting)) for kind in FAMILY_FACTS}
     return Context(derivation.symbols, tuple(derivation.definitions), model,
                    check if any(a.activation for a in cited) else None, subject,
-                   rectifier if any(a.rectifier for a in cited) else None, relations)
+                   rectifier if any(a.rectifier for a in cited) else None, relations,
+                   tuple(r.step.rule for r in before), premises)
 
 
 def _nominal(ctx: Context, rule) -> Context:
@@ -227,11 +230,18 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
             name = (check or rectifier).name
             return result(ASSUMPTION, message=f"assumption {a.id} fails for {name}: {outcome.evidence}")
     ctx = _nominal(context_for(derivation, step.uses, computed, check, rectifier, subject,
-                               tuple(chain.status[ref].relation for ref in refs), found), rule)
+                               tuple(r.relation for r in before), found, tuple(before)), rule)
     try:
         with time_limit(STEP_SECONDS):
             derived = rule.apply(*inputs, ctx)
-            comparison = compare(derived, step.claim)
+            options = derived if isinstance(derived, Choices) else (derived,)
+            for option in options:
+                comparison = compare(option, step.claim)
+                if comparison.equal:
+                    break
+            derived = option if comparison.equal else options[0]
+            if not comparison.equal and len(options) > 1:
+                comparison = compare(derived, step.claim)
     except ObligationFailed as exc:
         return result(REFUSED, message=str(exc), failed=exc.name, ctx=ctx)
     except RuleError as exc:

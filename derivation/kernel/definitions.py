@@ -181,8 +181,8 @@ def instantiate(definition: Definition, target: sp.Indexed) -> sp.Expr | None:
 
 
 def unfold(expr: sp.Expr, definitions: tuple[Definition, ...]) -> sp.Expr:
-    """Replace defined variables by their definitions, outermost first, each definition used once; so the
-    unfolding stops when the same variable appears one layer down.
+    """Replace defined variables by their definitions, outermost first, each definition used in one round
+    (every instance it matches at once); so the unfolding stops when the same variable appears one layer down.
 
     Var[z[i+1, k]] -> Var[f(s[i, k])] -> Var[f(sum_j z[i,j] W[i,j,k] + b[i,k])].
     """
@@ -191,13 +191,12 @@ def unfold(expr: sp.Expr, definitions: tuple[Definition, ...]) -> sp.Expr:
     while progress and remaining:
         progress = False
         for atom in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
-            for definition in remaining:
-                value = instantiate(definition, atom)
-                if value is not None:
-                    expr = expr.xreplace({atom: value})
-                    remaining.remove(definition)
-                    progress = True
-                    break
-            if progress:
-                break
+            definition = next((d for d in remaining if instantiate(d, atom) is not None), None)
+            if definition is None:
+                continue
+            matches = {a: instantiate(definition, a) for a in expr.atoms(sp.Indexed)}
+            expr = expr.xreplace({a: value for a, value in matches.items() if value is not None})
+            remaining.remove(definition)
+            progress = True
+            break
     return expr

@@ -36,6 +36,7 @@ from .definitions import Shape, instantiate, references, shapes
 from .derivation import Assumption, SymbolDecl
 
 DEPTH = 6            # definitions unfolded at most this deep when deciding a mean, a symmetry or a law
+EXACT = 2            # definitions unfolded exactly this deep when computing what an instance reaches
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Atom:
             return f"{self.family.removeprefix('law ')} (every instance)" if self.layers else self.family[4:]
         lo, hi = self.layers
         layer = sp.sstr(lo) if lo == hi and lo is not None else f"{sp.sstr(lo) if lo is not None else '...'}..{sp.sstr(hi) if hi is not None else '...'}"
-        units = "*" if self.units is None else ", ".join(map(sp.sstr, self.units))
+        units = "*" if self.units is None else ", ".join("*" if u is None else sp.sstr(u) for u in self.units)
         return f"{self.family}[{layer}{', ' + units if units else ''}]"
 
 
@@ -112,25 +113,35 @@ class Model:
 
     def instances(self, expr: sp.Expr) -> list[sp.Expr]:
         """The random instances in ``expr`` outside moments (a moment is a number), in a fixed order."""
+        return sorted({x for x, _ in self.occurrences(expr)}, key=sp.default_sort_key)
+
+    def occurrences(self, expr: sp.Expr) -> list[tuple[sp.Expr, frozenset]]:
+        """Each random instance outside moments with the summation variables bound where it stands."""
         found = set()
 
-        def visit(node):
+        def visit(node, bound):
             if isinstance(node, (v.Var, v.E)):
                 return
             if isinstance(node, v.DISTRIBUTIONS):
-                found.add(node)
+                found.add((node, bound))
                 return
             if isinstance(node, sp.Indexed):
                 if self.is_random_name(node.base.name):
-                    found.add(node)
+                    found.add((node, bound))
                 return
             if isinstance(node, sp.Symbol) and self.is_random_name(node.name):
-                found.add(node)
+                found.add((node, bound))
+            if isinstance(node, sp.Sum):
+                body, (var, lo, hi) = v.peel(node)
+                visit(lo, bound)
+                visit(hi, bound)
+                visit(body, bound | {var})
+                return
             for arg in node.args:
-                visit(arg)
+                visit(arg, bound)
 
-        visit(expr)
-        return sorted(found, key=sp.default_sort_key)
+        visit(expr, frozenset())
+        return sorted(found, key=lambda pair: (sp.default_sort_key(pair[0]), sorted(map(str, pair[1]))))
 
     def is_random(self, expr: sp.Expr) -> bool:
         return bool(self.instances(expr))
@@ -247,29 +258,38 @@ class Model:
         self._summaries[family] = summary
         return summary
 
-    def reach(self, expr: sp.Expr) -> frozenset[Atom]:
-        """The primitive instances ``expr`` depends on (see the module docstring)."""
+    def reach(self, expr: sp.Expr, depth: int = 0, outer: frozenset = frozenset()) -> frozenset[Atom]:
+        """The primitive instances ``expr`` depends on (see the module docstring). An index that involves a
+        summation variable stands for any value; a defined instance is unfolded exactly for ``EXACT`` levels,
+        then summarised by family and layer range. ``outer``: summation variables bound around ``expr``."""
         out: set[Atom] = set()
-        for instance in self.instances(expr):
+        for instance, bound in self.occurrences(expr):
+            bound = bound | outer
             if isinstance(instance, v.DISTRIBUTIONS):
                 out.add(Atom("law " + law_key(instance), None, None))
             elif isinstance(instance, sp.Symbol):
                 out.add(Atom(instance.name, (None, None), None))
             else:
-                out |= self._reach_instance(instance)
+                out |= self._reach_instance(instance, bound, depth)
         return frozenset(out)
 
-    def _reach_instance(self, instance: sp.Indexed) -> set[Atom]:
+    def _reach_instance(self, instance: sp.Indexed, bound: frozenset, depth: int) -> set[Atom]:
         primitive, defined = self.cases(instance)
-        layer, units = instance.indices[0], tuple(instance.indices[1:])
+        layer = instance.indices[0]
+        loose = lambda index: bool(index.free_symbols & bound)  # noqa: E731
+        units = tuple(None if loose(x) else x for x in instance.indices[1:])
+        layers = (None, None) if loose(layer) else (layer, layer)
         out = set()
         if primitive:
-            out.add(Atom(instance.base.name, (layer, layer), units))
+            out.add(Atom(instance.base.name, layers, units))
+        if defined and depth < EXACT and not loose(layer):
+            value = instantiate(self.shapes[instance.base.name].definition, instance)
+            return out | set(self.reach(value, depth + 1, bound))
         if defined:
             for family, offsets in self._summary(instance.base.name).items():
                 if offsets is None:
                     out.add(Atom(family, None, None))
-                elif offsets[1] == "any":
+                elif offsets[1] == "any" or layers[0] is None:
                     out.add(Atom(family, (None, None), None))
                 else:
                     low, high = offsets
@@ -300,7 +320,8 @@ class Model:
                     self._differ(lo_a, lo_b, distinct):
                 return True
         if a.units is not None and b.units is not None and len(a.units) == len(b.units):
-            return any(self._differ(x, y, distinct) for x, y in zip(a.units, b.units))
+            return any(x is not None and y is not None and self._differ(x, y, distinct)
+                       for x, y in zip(a.units, b.units))
         return False
 
     def independent(self, first: sp.Expr, second: sp.Expr, distinct: frozenset = frozenset()) -> Evidence:
@@ -497,8 +518,9 @@ class Model:
         value = self.with_values(self.defined_value(instance))
         randoms = self.instances(value)
         moving = [x for x in randoms if index in x.free_symbols]
-        if any(index in s.free_symbols for s in self._deterministic_parts(value)):
-            return no(f"{sp.sstr(value)} has a constant that depends on {index}")
+        skeleton = value.xreplace({x: sp.Dummy() for x in moving})
+        if index in skeleton.free_symbols:
+            return no(f"{sp.sstr(value)} depends on {index} outside its random variables")
         if len(randoms) == 1 and moving:
             return self.identical(moving[0], index, depth + 1)
         premises = []
@@ -517,10 +539,6 @@ class Model:
         if group is None:
             return no(f"the variables of {sp.sstr(value)} are not declared independent")
         return yes(f"{index} selects i.i.d. primitives independent of the rest", [*premises, group])
-
-    def _deterministic_parts(self, expr: sp.Expr) -> list[sp.Expr]:
-        return [a for a in expr.atoms(sp.Indexed) if not self.is_random_name(a.base.name)
-                and self.symbols.get(a.base.name) is not None and self.symbols[a.base.name].kind == "constant"]
 
     def count(self, lo: sp.Expr, hi: sp.Expr) -> Evidence:
         """hi - lo + 1 is a nonnegative integer computed from deterministic limits."""

@@ -36,6 +36,11 @@ class ObligationFailed(RuleError):
         super().__init__(f"{name} not shown for {subject}: {evidence}")
 
 
+class Choices(tuple):
+    """Several results of one rule, each a valid consequence of its input; the claim may be any of them (tried in
+    this order, which is deterministic)."""
+
+
 @dataclass(frozen=True)
 class Obligation:
     """One discharged side condition, with how it was discharged."""
@@ -59,7 +64,9 @@ class Context:
     subject: sp.Expr | None = None     # the expression the current chain started from
     rectifier: object = None           # kernel.activation.RectifierCheck, present when a rectifier assumption is cited
     input_relations: tuple[str, ...] = ()
-    obligations: list[Obligation] = field(default_factory=list)
+    input_rules: tuple[str, ...] = ()  # the rules of the steps a combining rule takes
+    input_premises: Mapping[str, frozenset[str]] = field(default_factory=dict)   # kind -> families, from the
+    obligations: list[Obligation] = field(default_factory=list)                   # assumptions inputs rest on
     relation: str = EQUAL
     neglected: str = ""                # the first neglected term of an approximation, computed
 
@@ -259,6 +266,17 @@ def law_inside(expr: sp.Expr) -> sp.Expr:
     raise RuleError(f"expected Var[Uniform(lo, hi)] or Var[Normal(mu, sigma)], got {sp.sstr(expr)}")
 
 
+def oblige_premises_allow(ctx: Context, law: sp.Expr, target: sp.Equality) -> None:
+    """A law chosen for a variable must satisfy what the requirement's premises say of it: mean 0 where its
+    family is declared centred, symmetric where declared symmetric (a requirement derived for centred weights
+    says nothing of Uniform(0, a))."""
+    chosen = target.lhs.args[0] if isinstance(target.lhs, v.Var) else None
+    family = chosen.base.name if isinstance(chosen, sp.Indexed) else getattr(chosen, "name", None)
+    for kind, test in (("zero_mean", ctx.model.centred), ("symmetric", ctx.model.symmetric)):
+        if family in ctx.input_premises.get(kind, ()):
+            ctx.oblige("a law the premises allow", law, test(law))
+
+
 def requirement(expr: sp.Expr, relation: str, what: str) -> sp.Equality:
     """An input that must be a requirement (or a compromise between requirements) on a variance."""
     if relation not in (REQUIRES, COMPROMISE):
@@ -418,6 +436,11 @@ def variance_additivity(expr: sp.Expr, ctx: Context) -> sp.Expr:
                 oblige_count(ctx, limit)
                 inner_coeff, inner = split_coefficient(body, ctx)
                 var = limit[0]
+                if var not in inner.free_symbols:    # one variable in every term: sum_j c_j X = (sum_j c_j) X
+                    weight = sp.Sum(inner_coeff, limit) if var in inner_coeff.free_symbols \
+                        else (limit[2] - limit[1] + 1) * inner_coeff
+                    parts.append((coeff * weight, sp.S.One, inner, None))
+                    continue
                 other = sp.Dummy(f"{var}'", integer=True)
                 ctx.oblige("distinct summands uncorrelated", f"{sp.sstr(inner)} over {var}",
                            ctx.model.uncorrelated(inner, inner.xreplace({var: other}), frozenset({frozenset((var, other))})))
@@ -521,17 +544,25 @@ def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
                            f"no sum over units in {sp.sstr(expr)}")
 
 
-def _constant_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
+def _constant_variance(expr: sp.Expr, ctx: Context, direction: int) -> sp.Expr:
     """The gain condition, a requirement. The chain computed Var[X^l] = expr, where expr contains Var[X^m] of
-    the same variable one layer away and one other variance Var[W]; keeping Var[X^l] = Var[X^m] requires
-    expr = Var[X^m], solved here for Var[W], re-indexed to the weight of layer i (B6: n_{i+2} Var[W^{i+1}] = 1
-    becomes Var[W^i] = 1/n_{i+1}). Obligations: the chain started from Var[X[layer, unit]]; the variance
-    of X in expr is one layer away from it."""
+    the same variable one layer away (m = l - 1 forward, m = l + 1 backward) and one other variance Var[W];
+    keeping Var[X^l] = Var[X^m] requires expr = Var[X^m], solved here for Var[W], re-indexed to the weight of
+    layer i (B6: n_{i+2} Var[W^{i+1}] = 1 becomes Var[W^i] = 1/n_{i+1}). Obligations: the chain started from
+    Var[X[layer, unit]], of an activation (forward) or of a gradient (backward); the variance of X in expr is
+    one layer below it (forward) or above it (backward)."""
     subject = ctx.subject
     if not (isinstance(subject, v.Var) and isinstance(subject.args[0], sp.Indexed)):
         raise ObligationFailed("a chain from the variance of a variable", "the chain",
                                "the condition needs a chain that started from Var[X[layer, unit]]")
     target = subject.args[0]
+    declared = ctx.symbols.get(target.base.name)
+    gradient = bool(declared is not None and declared.gradient_of)
+    kind, other_kind = ("backward", "forward") if direction > 0 else ("forward", "backward")
+    ctx.oblige(f"a {kind} chain", subject,
+               Evidence(gradient == (direction > 0), f"{target.base.name} is " +
+                        ("a gradient" if gradient else "not a gradient") +
+                        ("" if gradient == (direction > 0) else f": use the {other_kind} condition")))
     same = [m for m in v.moments_of(expr) if isinstance(m, v.Var) and isinstance(m.args[0], sp.Indexed)
             and m.args[0].base.name == target.base.name]
     others = [m for m in v.moments_of(expr) if m not in same]
@@ -539,8 +570,9 @@ def _constant_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
         raise RuleError(f"expected Var[{target.base.name}] of one neighbouring layer and one other variance in "
                         f"{sp.sstr(expr)}")
     gap = sp.expand(layer_of(same[0].args[0]) - layer_of(target))
-    ctx.oblige("the same variable one layer away", same[0],
-               Evidence(gap in (1, -1), f"{sp.sstr(same[0])} is {sp.sstr(gap)} layer(s) from {sp.sstr(subject)}"))
+    where = "above" if direction > 0 else "below"
+    ctx.oblige(f"the same variable one layer {where}", same[0],
+               Evidence(gap == direction, f"{sp.sstr(same[0])} is {sp.sstr(gap)} layer(s) from {sp.sstr(subject)}"))
     unknown = sp.Dummy("u", positive=True)
     roots = [r for r in polynomial_roots(expr.xreplace({others[0]: unknown}) - same[0], unknown)
              if r.is_positive is not False]
@@ -554,38 +586,43 @@ def _constant_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
         if len(symbols) == 1:
             shift = layer - symbols[0]
             result = result.xreplace({symbols[0]: symbols[0] - shift})
-    ctx.relation = REQUIRES
     return result
 
 
-rule("forward condition", "solve `Var[z[i+1]] == Var[z[i]]` for the weight variance: `n[i]*Var[W[i]] == 1`",
-     relation=REQUIRES)(_constant_variance)
-rule("backward condition",
-     "solve `Var[g[i]] == Var[g[i+1]]` for the weight variance, re-indexed to layer `i`: `n[i+1]*Var[W[i]] == 1`",
-     relation=REQUIRES)(_constant_variance)
+@rule("forward condition", "solve `Var[z[i+1]] == Var[z[i]]` for the weight variance: `n[i]*Var[W[i]] == 1`",
+      relation=REQUIRES)
+def forward_condition(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Keeping the activations' variance: Var[X^{l}] = Var[X^{l-1}] (see :func:`_constant_variance`)."""
+    return _constant_variance(expr, ctx, -1)
+
+
+@rule("backward condition",
+      "solve `Var[g[i]] == Var[g[i+1]]` for the weight variance, re-indexed to layer `i`: `n[i+1]*Var[W[i]] == 1`",
+      relation=REQUIRES)
+def backward_condition(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Keeping the gradients' variance: Var[g^{l}] = Var[g^{l+1}] (see :func:`_constant_variance`)."""
+    return _constant_variance(expr, ctx, +1)
 
 
 @rule("second moment", "`Var[X] + E[X]**2 == E[X**2]`: a variance plus a squared mean is a second moment")
-def second_moment(expr: sp.Expr, ctx: Context) -> sp.Expr:
+def second_moment(expr: sp.Expr, ctx: Context) -> "Choices":
     """Var[X] = E[X^2] - E[X]^2, read backwards: in a sum of terms, c Var[X] + c E[X]^2 becomes c E[X^2]
-    (the form He et al. need, since the output of a rectifier is not centred). Terms are tried in SymPy's
-    canonical order, so the merge chosen does not depend on the hash seed."""
-
-    def merge(node):
+    (the form He et al. need, since the output of a rectifier is not centred). Where several merges are
+    possible (Var[X] Var[Y] pairs with E[X]^2 Var[Y] or with E[Y]^2 Var[X]) each is a valid result: they are
+    returned in SymPy's canonical order, so what is accepted does not depend on the hash seed."""
+    candidates = []
+    for node in sorted(expr.atoms(sp.Add), key=sp.default_sort_key):
         terms = list(sp.Add.make_args(node))
         for first in sorted(terms, key=sp.default_sort_key):
             for moment in sorted(first.atoms(v.Var), key=sp.default_sort_key):
                 c = sp.cancel(first / moment)
                 partner = c * v.E(moment.args[0]) ** 2
-                if partner not in terms:
-                    continue
-                terms.remove(first)
-                terms.remove(partner)
-                return sp.Add(*terms, c * v.E(moment.args[0] ** 2))
-        return node
-
-    return changed_or_fail(expr, expr.replace(lambda e: isinstance(e, sp.Add), merge),
-                           f"no Var[X] beside E[X]^2 with the same factor in {sp.sstr(expr)}")
+                if partner in terms:
+                    rest = [t for t in terms if t not in (first, partner)]
+                    candidates.append(expr.xreplace({node: sp.Add(*rest, c * v.E(moment.args[0] ** 2))}))
+    if not candidates:
+        raise RuleError(f"no Var[X] beside E[X]^2 with the same factor in {sp.sstr(expr)}")
+    return Choices(dict.fromkeys(candidates))
 
 
 @rule("rectifier second moment",
@@ -616,10 +653,15 @@ def rectifier_second_moment(expr: sp.Expr, ctx: Context) -> sp.Expr:
 def harmonic_averaging(forward: sp.Expr, backward: sp.Expr, ctx: Context) -> sp.Expr:
     """Both requirements Var[W] = v_1 and Var[W] = v_2 hold only if v_1 = v_2; the compromise is their
     harmonic mean 2/(1/v_1 + 1/v_2) (Var[W^i] = 2/(n_i + n_{i+1})). It is a choice, not a consequence.
-    Obligations: both inputs are requirements on the same variance, and they are distinct."""
+    Obligations: both inputs are requirements on the same variance, one forward and one backward, and they
+    are distinct."""
     relations = ctx.input_relations or ("", "")
     first = requirement(forward, relations[0], "the first input")
     second = requirement(backward, relations[1], "the second input")
+    kinds = sorted(ctx.input_rules)
+    ctx.oblige("a forward and a backward requirement", ", ".join(kinds) or "the inputs",
+               Evidence(kinds == ["backward condition", "forward condition"],
+                        f"the inputs come from {' and '.join(kinds) or 'no condition'}"))
     if first.lhs != second.lhs:
         raise RuleError(f"the two conditions constrain different things: {sp.sstr(first.lhs)} and {sp.sstr(second.lhs)}")
     ctx.oblige("two distinct requirements", first.lhs,
@@ -645,13 +687,15 @@ def uniform_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
 def normal(law_expr: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
     """Choose sigma so that W ~ N(0, sigma^2) has the required variance: Var[N(mu, sigma^2)] = sigma^2 (from
     the moment generating function), solved sigma^2 = Var[W] for sigma > 0.
-    Obligations: a valid law (deterministic, sigma > 0); the condition is a requirement on a variance."""
+    Obligations: a valid law (deterministic, sigma > 0); the condition is a requirement on a variance; the law
+    satisfies what the requirement's premises declare of the variable (centred, symmetric)."""
     law = law_inside(law_expr)
     if not isinstance(law, v.Normal):
         raise RuleError(f"'normal' applies to Var[Normal(mu, sigma)], got {sp.sstr(law_expr)}")
     oblige_law(ctx, law)
     relations = ctx.input_relations or ("", "")
     target = requirement(condition, relations[-1], "the second input")
+    oblige_premises_allow(ctx, law, target)
     ctx.relation = relations[-1]
     return solve_positive(distribution_variance(law), target.rhs, law, ctx)
 
@@ -660,7 +704,8 @@ def normal(law_expr: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
 def uniform_bound(variance: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
     """Solve Var[U(lo, hi)] = Var[W] for the law's positive parameter, where the first input is an established
     Var[Uniform(lo, hi)] = expression (a chain started from that variance) and the second a requirement.
-    Obligations: the first input is the variance of a valid uniform law; the second a requirement."""
+    Obligations: the first input is the variance of a valid uniform law; the second a requirement; the law
+    satisfies what the requirement's premises declare of the variable (centred, symmetric)."""
     fact = equation(variance, "the first input")
     law = fact.lhs.args[0] if isinstance(fact.lhs, v.Var) else None
     if not isinstance(law, v.Uniform):
@@ -669,5 +714,6 @@ def uniform_bound(variance: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Exp
     oblige_law(ctx, law)
     relations = ctx.input_relations or ("", "")
     target = requirement(condition, relations[-1], "the second input")
+    oblige_premises_allow(ctx, law, target)
     ctx.relation = relations[-1]
     return solve_positive(fact.rhs, target.rhs, law, ctx)

@@ -1,0 +1,889 @@
+"""Oracles for the false derivation files: each COMPUTES why its file is false.
+
+An oracle shares no code with the verifier. It instantiates the file's symbols with concrete values (sizes as
+small integers, random variables with concrete laws) and computes the true value of what the file claims,
+either exactly (SymPy integrals, ``sympy.stats``, sums expanded by ``doit``) or by a seeded NumPy Monte Carlo
+whose standard error comes from the same samples. The result is a :class:`Finding` (the file's claimed value
+against the computed one, with the tolerance beyond which they differ) or, for a file the loader must refuse,
+a :class:`Defect` (the cycle, the duplicate key or the uncovered layer that was found, or None).
+
+``ORACLES`` maps each file stem in this folder to its oracle. ``tests/test_corpus.py`` runs them; the helpers
+here are shared with ``tests/true/oracles.py``, whose oracles must *confirm* their files instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+from sympy import stats
+
+HERE = Path(__file__).parent
+SAMPLES = 200_000        # Monte Carlo draws per estimate
+REFUTE_SIGMAS = 8.0      # a false claim must miss by more than this many standard errors
+CONFIRM_SIGMAS = 5.0     # a true claim must land within this many standard errors
+EXACT_TOLERANCE = 1e-9   # relative, for exact (SymPy) comparisons
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The value a file claims, under a concrete instantiation, against the value computed for it."""
+
+    claimed: complex
+    actual: complex
+    tolerance: float
+    detail: str
+
+    @property
+    def gap(self) -> float:
+        return abs(complex(self.claimed) - complex(self.actual))
+
+    @property
+    def refutes(self) -> bool:
+        return self.gap > self.tolerance
+
+    @property
+    def confirms(self) -> bool:
+        return self.gap <= self.tolerance
+
+    def __str__(self) -> str:
+        return f"claimed {self.claimed:.6g}, computed {self.actual:.6g} (tolerance {self.tolerance:.3g}): {self.detail}"
+
+
+@dataclass(frozen=True)
+class Defect:
+    """A defect of the file's definitions, as found by a computation (``witness`` None: nothing found)."""
+
+    witness: object
+    detail: str
+
+    @property
+    def refutes(self) -> bool:
+        return bool(self.witness)
+
+    @property
+    def confirms(self) -> bool:
+        return not self.witness
+
+    def __str__(self) -> str:
+        return f"{self.witness!r}: {self.detail}"
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def variance_estimate(x: np.ndarray) -> tuple[float, float]:
+    """Var[x] = E[|x - E[x]|^2] (complex x allowed) and its standard error, from the same samples."""
+    x = np.asarray(x)
+    squares = np.abs(x - x.mean()) ** 2
+    return float(squares.mean()), float(squares.std(ddof=1) / math.sqrt(len(squares)))
+
+
+def mean_estimate(x: np.ndarray) -> tuple[float, float]:
+    x = np.asarray(x, dtype=float)
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
+
+
+def _tolerance(se: float, sigmas: float, scale: float) -> float:
+    return max(sigmas * se, 1e-9 * max(1.0, abs(scale)))
+
+
+def versus_samples(claimed: complex, samples: np.ndarray, detail: str, sigmas: float = REFUTE_SIGMAS) -> Finding:
+    """The claimed variance against the Monte Carlo variance of ``samples``."""
+    actual, se = variance_estimate(samples)
+    return Finding(complex(claimed) if isinstance(claimed, complex) else float(claimed), actual,
+                   _tolerance(se, sigmas, actual), detail)
+
+
+def versus_estimate(claimed: float, claimed_se: float, actual: float, actual_se: float, detail: str,
+                    sigmas: float = REFUTE_SIGMAS) -> Finding:
+    """Two Monte Carlo estimates, their standard errors combined."""
+    return Finding(float(claimed), float(actual), _tolerance(math.hypot(claimed_se, actual_se), sigmas, actual), detail)
+
+
+def exactly(claimed: sp.Expr, actual: sp.Expr, detail: str) -> Finding:
+    """Two exact values (SymPy numbers), compared as numbers after exact computation."""
+    c, a = complex(sp.N(claimed, 30)), complex(sp.N(actual, 30))
+    c = c.real if c.imag == 0 else c
+    a = a.real if a.imag == 0 else a
+    return Finding(c, a, EXACT_TOLERANCE * max(1.0, abs(a)), f"{detail} [claimed {sp.nsimplify(claimed)}, "
+                                                              f"exact {sp.nsimplify(actual)}]")
+
+
+def gaussian_moment(mu, sigma, order: int) -> sp.Expr:
+    """E[X**order] for X ~ Normal(mu, sigma), by integrating the density."""
+    x = sp.Symbol("x", real=True)
+    density = sp.exp(-(x - mu) ** 2 / (2 * sigma**2)) / (sigma * sp.sqrt(2 * sp.pi))
+    return sp.simplify(sp.integrate(x**order * density, (x, -sp.oo, sp.oo)))
+
+
+def uniform_moments(expr_of_u: Callable[[sp.Symbol], sp.Expr], lo, hi) -> tuple[sp.Expr, sp.Expr]:
+    """(E[g(U)], Var[g(U)]) for U ~ Uniform(lo, hi), by integrating the density 1/(hi - lo)."""
+    u = sp.Symbol("u", real=True)
+    g = expr_of_u(u)
+    mean = sp.integrate(g / (hi - lo), (u, lo, hi))
+    return sp.simplify(mean), sp.simplify(sp.integrate(g**2 / (hi - lo), (u, lo, hi)) - mean**2)
+
+
+def expanded_sum(lower, upper) -> dict[int, sp.Expr]:
+    """Sum(X[j], (j, lower, upper)).doit() for concrete limits, as {index: coefficient} (SymPy's Karr convention)."""
+    X, j = sp.IndexedBase("X"), sp.Symbol("j", integer=True)
+    total = sp.Sum(X[j], (j, lower, upper)).doit()
+    return {int(term.indices[0]): total.coeff(term) for term in total.atoms(sp.Indexed)}
+
+
+def sample_linear(coefficients: dict[int, sp.Expr], draw: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Samples of sum_j c_j X[j] for independent X[j] drawn by ``draw``."""
+    return sum(float(c) * draw(index) for index, c in coefficients.items())
+
+
+def relu(x):
+    return np.maximum(0.0, x)
+
+
+# the linear layer of the class-10 files: z[i+1, k] = Sum(z[i, j]*W[i, j, k]), gradients g[i] = W g[i+1]
+
+
+def layer_gains(n_in: int, n_out: int, var_w: float, seed: int) -> tuple[float, float, float, float]:
+    """Forward gain Var[z[i+1, k]]/Var[z[i, j]] and backward gain Var[g[i, k]]/Var[g[i+1, j]] of a linear layer
+    with n_in inputs, n_out outputs and weights Normal(0, sqrt(var_w)), by Monte Carlo: (fwd, se, bwd, se)."""
+    r = rng(seed)
+    z = r.standard_normal((SAMPLES, n_in))                      # Var[z[i, j]] = 1
+    w_in = r.normal(0.0, math.sqrt(var_w), (SAMPLES, n_in))    # W[i, j, k] for one k
+    forward = variance_estimate((z * w_in).sum(axis=1))
+    g_next = r.standard_normal((SAMPLES, n_out))               # Var[g[i+1, j]] = 1
+    w_out = r.normal(0.0, math.sqrt(var_w), (SAMPLES, n_out))  # W[i, k, j] for one k
+    backward = variance_estimate((w_out * g_next).sum(axis=1))
+    return forward[0], forward[1], backward[0], backward[1]
+
+
+# the networks of the class-5 files: gradients by finite differences, no chain rule
+
+
+def _network(kind: str, seed: int, batch: int, width: int = 3, layers: int = 6):
+    """A batch of random tanh networks s[i] = z[i] @ W[i] + skip(i), z[i+1] = tanh(s[i]), loss c . s[last]."""
+    r = rng(seed)
+    z0 = r.standard_normal((batch, width))
+    weights = [r.normal(0.0, 1.0 / math.sqrt(width), (batch, width, width)) for _ in range(layers)]
+    c = r.standard_normal((batch, width))
+
+    def forward(override: tuple[int, int, float] | None = None):
+        zs, ss = [z0], []
+        for i in range(layers):
+            s = np.einsum("bj,bjk->bk", zs[i], weights[i])
+            if kind == "two_back" and i >= 2:
+                s = s + ss[i - 2]
+            elif kind == "from_z" and i >= 1:
+                s = s + zs[i - 1]
+            elif kind == "residual":
+                s = s + zs[i]
+            if override is not None and override[0] == i:
+                s = s.copy()
+                s[:, override[1]] += override[2]
+            ss.append(s)
+            zs.append(np.tanh(s))
+        return ss, (c * ss[-1]).sum(axis=1)
+
+    def gradient(i: int, k: int, h: float = 1e-5) -> np.ndarray:
+        """dL/ds[i, k] for every network of the batch, by central differences."""
+        return (forward((i, k, h))[1] - forward((i, k, -h))[1]) / (2 * h)
+
+    return forward()[0], weights, gradient
+
+
+def chain_rule_gap(kind: str, seed: int, i: int = 2, k: int = 0, batch: int = 50_000, with_path=None,
+                   main_path: bool = True):
+    """Var[g[i, k]] (finite differences) against the variance of the claimed form: df(s[i, k])*Sum(W[i+1, k, j]*
+    g[i+1, j], j) (without it if not ``main_path``) plus ``with_path(gradient, ss)`` (a skip path), if given."""
+    ss, weights, gradient = _network(kind, seed, batch)
+    g = gradient(i, k)
+    g_next = np.stack([gradient(i + 1, j) for j in range(ss[0].shape[1])], axis=1)
+    claimed = (1 - np.tanh(ss[i][:, k]) ** 2) * np.einsum("bj,bj->b", weights[i + 1][:, k, :], g_next)
+    if not main_path:
+        claimed = np.zeros_like(claimed)
+    if with_path is not None:
+        claimed = claimed + with_path(gradient, ss)
+    pathwise = float(np.abs(g - claimed).max())
+    (v_true, se_true), (v_claim, se_claim) = variance_estimate(g), variance_estimate(claimed)
+    return v_claim, se_claim, v_true, se_true, pathwise
+
+
+# definitions of a file, read for the class-8 oracles with Python's ast (the files are ours)
+
+
+def definitions_of(stem: str, folder: Path = HERE) -> list[tuple[str, str, tuple, str]]:
+    """[(key, name, indices as SymPy expressions, right side)] of the file's [definitions]."""
+    data = tomllib.loads((folder / f"{stem}.toml").read_text(encoding="utf-8"))
+    out = []
+    for key, rhs in data.get("definitions", {}).items():
+        node = ast.parse(key, mode="eval").body
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        indices = tuple(sp.sympify(ast.unparse(item), locals=_INDEX_SYMBOLS) for item in items)
+        out.append((key, node.value.id, indices, rhs))
+    return out
+
+
+_INDEX_SYMBOLS = {name: sp.Symbol(name, integer=True) for name in ("i", "j", "k")}
+
+
+def references(rhs: str) -> list[tuple[str, tuple]]:
+    """The indexed variables name[indices] a right side refers to."""
+    out = []
+    for node in ast.walk(ast.parse(rhs, mode="eval")):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id not in ("Var", "E"):
+            items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            out.append((node.value.id, tuple(sp.sympify(ast.unparse(x), locals=_INDEX_SYMBOLS) for x in items)))
+    return out
+
+
+def non_descending_cycle(stem: str, folder: Path = HERE) -> list[str] | None:
+    """A cycle of definitions along which the layer (first index) never goes down: such definitions define
+    nothing (a[i] = b[i], b[i] = a[i]), unlike a recursion a[i+1] = a[i] + ... that descends to a base layer.
+    Returns the cycle as a list of names, or None."""
+    edges: dict[str, list[tuple[str, sp.Expr]]] = {}
+    for _, name, indices, rhs in definitions_of(stem, folder):
+        for target, target_indices in references(rhs):
+            shift = sp.simplify(target_indices[0] - indices[0]) if target_indices and indices else sp.S.Zero
+            edges.setdefault(name, []).append((target, shift))
+
+    def walk(node, path, total):
+        for target, shift in edges.get(node, []):
+            if not shift.is_number:
+                continue
+            if target == path[0] and total + shift >= 0:
+                return path + [target]
+            if target not in path:
+                found = walk(target, path + [target], total + shift)
+                if found:
+                    return found
+        return None
+
+    for start in edges:
+        found = walk(start, [start], sp.S.Zero)
+        if found:
+            return found
+    return None
+
+
+def duplicate_keys(stem: str, folder: Path = HERE) -> tuple[str, str] | None:
+    """Two keys of [definitions] that denote the same variable (same name and equal index expressions)."""
+    seen: dict[tuple, str] = {}
+    for key, name, indices, _ in definitions_of(stem, folder):
+        normal = (name, tuple(sp.expand(ix) for ix in indices))
+        if normal in seen:
+            return seen[normal], key
+        seen[normal] = key
+    return None
+
+
+def layer_coverage(stem: str, layers=range(-3, 5), folder: Path = HERE) -> list[tuple[str, int, list[int]]]:
+    """For each definition, the integer layers t that its left side's layer index e(i) = t covers zero times
+    or more than once (a definition for every layer covers each exactly once)."""
+    i = _INDEX_SYMBOLS["i"]
+    bad = []
+    for key, _, indices, _ in definitions_of(stem, folder):
+        for t in layers:
+            roots = [r for r in sp.solve(sp.Eq(indices[0], t), i) if r.is_integer]
+            if len(roots) != 1:
+                bad.append((key, t, roots))
+    return bad
+
+
+# ------------------------------------------------------------------------------------------ oracles
+
+ORACLES: dict[str, Callable[[], Finding | Defect]] = {}
+
+
+def oracle(function):
+    ORACLES[function.__name__] = function
+    return function
+
+
+# class 1: sums whose terms are not distinct variables
+
+
+@oracle
+def c1_sum_of_one_variable():
+    n, y = 5, rng(1).standard_normal(SAMPLES)               # Var[Y] = 1
+    total = sum(y for _ in range(n))                        # Sum(Y, (j, 1, n)): the same Y n times
+    return versus_samples(n * 1.0, total, f"n = {n}, Y ~ Normal(0, 1): claimed n*Var[Y]")
+
+
+@oracle
+def c1_summand_without_j():
+    n, x = 4, rng(2).standard_normal(SAMPLES)               # X[k], Var = 1
+    total = sum(j * x for j in range(1, n + 1))
+    claimed = sum(j**2 for j in range(1, n + 1)) * 1.0      # Sum(j**2*Var[X[k]])
+    return versus_samples(claimed, total, f"n = {n}, X[k] ~ Normal(0, 1): claimed Sum(j**2)*Var[X[k]]")
+
+
+@oracle
+def c1_shared_offset():
+    n, r = 4, rng(3)
+    x, y = r.standard_normal((SAMPLES, n)), r.standard_normal(SAMPLES)
+    total = (x + y[:, None]).sum(axis=1)
+    return versus_samples(n * 1.0 + n * 1.0, total, f"n = {n}, X[j], Y ~ Normal(0, 1): claimed n*Var[X] + n*Var[Y]")
+
+
+@oracle
+def c1_he_shared_weight():
+    n, r, bias = 4, rng(4), 0.3
+    s_prev, w = r.standard_normal((SAMPLES, n)), r.standard_normal(SAMPLES)   # one W[i, k] for all j
+    s = (relu(s_prev) * w[:, None]).sum(axis=1) + bias
+    return versus_samples(n * 1.0 * 1.0 / 2, s, f"ReLU, n = {n}, s[i-1, j], W ~ Normal(0, 1), b = {bias}: "
+                                               f"claimed n*Var[s]*Var[W]/2")
+
+
+# class 2: summation limits
+
+
+@oracle
+def c2_reversed_limits():
+    n = 5
+    terms = expanded_sum(n, 1)                              # -X[2] - X[3] - X[4]
+    r = rng(5)
+    total = sample_linear(terms, lambda _: r.standard_normal(SAMPLES))
+    return versus_samples((2 - n) * 1.0, total, f"n = {n}: Sum(X[j], (j, {n}, 1)) = "
+                                                f"{sp.sstr(sum(c * sp.Symbol(f'X{j}') for j, c in terms.items()))} "
+                                                f"(the empty-sum reading gives 0; either way >= 0)")
+
+
+@oracle
+def c2_reversed_constant_limits():
+    terms = expanded_sum(3, 1)                              # -X[2]
+    r = rng(6)
+    total = sample_linear(terms, lambda _: r.standard_normal(SAMPLES))
+    return versus_samples((1 - 3 + 1) * 1.0, total, "Sum(X[j], (j, 3, 1)) = -X[2]; claimed -Var[X]")
+
+
+@oracle
+def c2_count_real():
+    m = -3
+    terms = expanded_sum(1, m)                              # -(X[-2] + X[-1] + X[0])
+    r = rng(7)
+    total = sample_linear(terms, lambda _: r.standard_normal(SAMPLES))
+    return versus_samples(m * 1.0, total, f"M = {m}: Sum(X[j], (j, 1, M)) has {len(terms)} terms; claimed M*Var[X]")
+
+
+@oracle
+def c2_count_fraction():
+    m = sp.Rational(5, 2)
+    indices = [j for j in range(1, 10) if j <= m]           # the integers j with 1 <= j <= M
+    r = rng(8)
+    total = sum(r.standard_normal(SAMPLES) for _ in indices) / float(m)
+    return versus_samples(float(1 / m), total, f"M = {m}: the sum runs over j in {indices}; claimed Var[X]/M")
+
+
+@oracle
+def c2_random_upper_limit():
+    r = rng(9)
+    count = r.integers(1, 6, SAMPLES)                       # K uniform on 1..5
+    x = r.normal(1.0, 1.0, (SAMPLES, 5))
+    total = (x * (np.arange(1, 6)[None, :] <= count[:, None])).sum(axis=1)
+    expected_k = float(count.mean())
+    return versus_samples(expected_k * 1.0, total, "K uniform on 1..5, X ~ Normal(1, 1): the claim K*Var[X] is "
+                                                   "random; compared at its mean E[K]*Var[X]")
+
+
+# class 3: linearisation of an argument that is not centred
+
+
+def _tanh_layer(bias: float, seed: int, n: int = 4):
+    r = rng(seed)
+    z, w = r.standard_normal((SAMPLES, n)), r.normal(0.0, 1.0 / math.sqrt(n), (SAMPLES, n))
+    return np.tanh((z * w).sum(axis=1) + bias), n * 1.0 * (1.0 / n)
+
+
+@oracle
+def c3_bias_100():
+    out, claimed = _tanh_layer(100.0, 10)
+    return versus_samples(claimed, out, "n = 4, z ~ Normal(0, 1), Var[W] = 1/4: Var[tanh(S + 100)] against "
+                                        "the claimed Var[S] = n*Var[z]*Var[W]")
+
+
+@oracle
+def c3_unknown_bias():
+    out, claimed = _tanh_layer(2.0, 11)
+    return versus_samples(claimed, out, "b = 2, n = 4, z ~ Normal(0, 1), Var[W] = 1/4: Var[tanh(S + b)] against "
+                                        "the claimed Var[S]")
+
+
+@oracle
+def c3_bias_5():
+    x = rng(12).standard_normal(SAMPLES)
+    return versus_samples(1.0, np.tanh(x + 5), "X ~ Normal(0, 1): Var[tanh(X + 5)] against the claimed Var[X]")
+
+
+@oracle
+def c3_he_bias_one():
+    n, r = 4, rng(39)
+    z, w = r.standard_normal((SAMPLES, n)), r.normal(0.0, 0.5, (SAMPLES, n))
+    s = (z * w).sum(axis=1) + 1.0                            # s[i-1, j] with the bias 1
+    actual, se = mean_estimate(relu(s) ** 2)
+    var_s, se_s = variance_estimate(s)
+    return versus_estimate(var_s / 2, se_s / 2, actual, se, "ReLU, n = 4, z ~ Normal(0, 1), W ~ Normal(0, 1/2), b = 1: "
+                                                            "E[f(s)**2] against the claimed Var[s]/2")
+
+
+# class 4: name capture in the activation (and in a law)
+
+
+def _slope_at_zero(activation: str, **values) -> sp.Expr:
+    """f'(0) for f given as text in x, its parameters replaced by values (fresh symbols, nothing captured)."""
+    y = sp.Dummy("y", real=True)
+    names = {"x": y, **{k: sp.sympify(v) for k, v in values.items()}}
+    return sp.diff(sp.sympify(activation, locals=names), y).subs(y, 0)
+
+
+@oracle
+def c4_capture_h_linear():
+    h = 1.0
+    slope = _slope_at_zero("x + h*x", h=h)
+    x = rng(13).standard_normal(SAMPLES)
+    return versus_samples(1.0, x + h * x, f"h = {h}: f'(0) = {slope}; Var[f(X)] for X ~ Normal(0, 1) against "
+                                          f"the claimed Var[X]")
+
+
+@oracle
+def c4_capture_h_tanh():
+    h, scale = 1.0, 0.01                                    # small inputs: the first-order regime
+    slope = _slope_at_zero("tanh(x) + h*sin(x)", h=h)
+    x = rng(14).normal(0.0, scale, SAMPLES)
+    ratio, se = variance_estimate((np.tanh(x) + h * np.sin(x)) / scale)
+    return Finding(1.0, ratio, _tolerance(se, REFUTE_SIGMAS, ratio),
+                   f"h = {h}: f'(0) = {slope}; Var[f(X)]/Var[X] for X ~ Normal(0, {scale}) against the claimed 1")
+
+
+@oracle
+def c4_capture_c_nonodd():
+    c, y = sp.Integer(1), sp.Symbol("y", real=True)
+    f = lambda u: u + c * u**2                              # noqa: E731
+    residual = sp.expand(f(-y) + f(y))
+    X = stats.Normal("X", 0, 1)
+    return exactly(stats.variance(X), stats.variance(f(X)),
+                   f"c = {c}: f(-y) + f(y) = {residual} (not odd); Var[f(X)] for X ~ Normal(0, 1) against Var[X]")
+
+
+@oracle
+def c4_capture_p_rectifier():
+    p, var_s, y = sp.Integer(1), sp.Integer(2), sp.Symbol("y", positive=True)
+    f = lambda u: u**2 / p                                  # noqa: E731
+    homogeneity = sp.simplify(f(2 * y) - 2 * f(y))
+    S = stats.Normal("S", 0, sp.sqrt(var_s))
+    return exactly(var_s, stats.E(f(S) ** 2), f"p = {p}, Var[s] = {var_s}: f(2*y) - 2*f(y) = {homogeneity} "
+                                              f"(not homogeneous); E[f(s)**2] against the claimed Var[s]")
+
+
+@oracle
+def c4_capture_t_normal():
+    t, sigma = sp.Rational(7, 10), sp.sqrt(7)              # any mean t; the claimed sigma
+    N = stats.Normal("N", t, sigma)
+    return exactly(sp.Integer(9), stats.variance(N), f"t = {t}: Var[Normal(t, sqrt(7))], against the Var[W] = 9 "
+                                                     f"it was solved for")
+
+
+# class 5: chain rule through a skip connection
+
+
+def _chain_rule_finding(kind: str, seed: int, with_path=None, sigmas: float = REFUTE_SIGMAS,
+                        main_path: bool = True) -> Finding:
+    v_claim, se_claim, v_true, se_true, pathwise = chain_rule_gap(kind, seed, with_path=with_path, main_path=main_path)
+    detail = (f"{kind} network, width 3, 6 layers: Var[g[2, 0]] by finite differences against the variance of "
+              f"the claimed form (largest pathwise difference {pathwise:.3g})")
+    return versus_estimate(v_claim, se_claim, v_true, se_true, detail, sigmas)
+
+
+@oracle
+def c5_skip_two_back():
+    return _chain_rule_finding("two_back", 15)
+
+
+@oracle
+def c5_skip_from_z():
+    return _chain_rule_finding("from_z", 16)
+
+
+@oracle
+def c5_residual():
+    return _chain_rule_finding("residual", 17)
+
+
+@oracle
+def c5_skip_from_z_only_skip():
+    def skip(gradient, ss):
+        return (1 - np.tanh(ss[2][:, 0]) ** 2) * gradient(2 + 2, 0)         # df(s[i, k])*g[i+2, k] alone
+    return _chain_rule_finding("from_z", 37, with_path=skip, main_path=False)
+
+
+@oracle
+def c5_residual_only_identity():
+    def identity(gradient, ss):
+        return (1 - np.tanh(ss[2][:, 0]) ** 2) * gradient(2 + 1, 0)         # df(s[i, k])*g[i+1, k] alone
+    return _chain_rule_finding("residual", 38, with_path=identity, main_path=False)
+
+
+# class 6: one law written twice in one moment
+
+
+@oracle
+def c6_uniform_plus_cube():
+    a = sp.Integer(1)
+    _, actual = uniform_moments(lambda u: u + u**3, -a, a)
+    claimed = uniform_moments(lambda u: u, -a, a)[1] + uniform_moments(lambda u: u**3, -a, a)[1]
+    return exactly(claimed, actual, f"a = {a}: Var[U + U**3] of one U ~ Uniform(-a, a), integrated")
+
+
+@oracle
+def c6_normal_product():
+    sigma = sp.Rational(3, 2)
+    N = stats.Normal("N", 0, sigma)
+    claimed = 2 * stats.E(N) ** 2 * stats.variance(N) + stats.variance(N) ** 2
+    return exactly(claimed, stats.variance(N * N), f"sigma = {sigma}: Var[N*N] of one N ~ Normal(0, sigma)")
+
+
+@oracle
+def c6_uniform_times_shifted():
+    a = sp.Integer(1)
+    _, actual = uniform_moments(lambda u: u * (u + 1), -a, a)
+    mean_u, var_u = uniform_moments(lambda u: u, -a, a)
+    mean_v, var_v = uniform_moments(lambda u: u + 1, -a, a)
+    claimed = mean_u**2 * var_v + mean_v**2 * var_u + var_u * var_v
+    return exactly(claimed, actual, f"a = {a}: Var[U*(U + 1)] of one U ~ Uniform(-a, a), integrated")
+
+
+@oracle
+def c6_normal_plus_cube():
+    sigma = sp.Integer(1)
+    N = stats.Normal("N", 0, sigma)
+    claimed = stats.variance(N) + stats.variance(N**3)
+    return exactly(claimed, stats.variance(N + N**3), f"sigma = {sigma}: Var[N + N**3] of one N ~ Normal(0, sigma)")
+
+
+# class 7: sign and domain tricks (the variance of a complex Z is E[|Z - E[Z]|**2] >= 0)
+
+
+def _complex_scale(coefficient: complex, claimed: float, seed: int, what: str) -> Finding:
+    x = rng(seed).standard_normal(SAMPLES)
+    return versus_samples(claimed, coefficient * x, f"X ~ Normal(0, 1), {what} = {coefficient:.4g}: "
+                                                    f"E[|Z - E[Z]|**2] against the claimed value")
+
+
+@oracle
+def c7_imaginary_unit():
+    claimed = complex(sp.sqrt(-sp.Integer(1)) ** 2)                 # sqrt(-Var[X])**2 at Var[X] = 1
+    return _complex_scale(1j, claimed.real, 18, "the coefficient I")
+
+
+@oracle
+def c7_sqrt_negative():
+    c = 2.0
+    return _complex_scale(complex(np.sqrt(complex(-c))), -c * 1.0, 19, f"sqrt(-c) at c = {c}")
+
+
+@oracle
+def c7_log_negative():
+    return _complex_scale(complex(np.log(complex(-1))), float(-sp.pi**2), 20, "log(-1)")
+
+
+@oracle
+def c7_sqrt_unknown_sign():
+    r = -2.0
+    return _complex_scale(complex(np.sqrt(complex(r))), r * 1.0, 21, f"sqrt(r) at r = {r}")
+
+
+# class 8: definitions the loader must refuse
+
+
+@oracle
+def c8_circular_pair():
+    cycle = non_descending_cycle("c8_circular_pair")
+    return Defect(cycle, "a cycle of definitions along which the layer never descends")
+
+
+@oracle
+def c8_self_reference():
+    cycle = non_descending_cycle("c8_self_reference")
+    return Defect(cycle, "a definition that refers to itself at the same layer")
+
+
+def _duplicate(stem: str) -> Defect:
+    pair = duplicate_keys(stem)
+    rhs = {key: value for key, _, _, value in definitions_of(stem)}
+    detail = "two keys for one variable"
+    if pair:
+        detail += f": {rhs[pair[0]]!r} and {rhs[pair[1]]!r}; with f = tanh they disagree at s = 1 by " \
+                  f"{abs(math.tanh(1.0) - 1.0):.3f}"
+    return Defect(pair, detail)
+
+
+@oracle
+def c8_duplicate_space():
+    return _duplicate("c8_duplicate_space")
+
+
+@oracle
+def c8_duplicate_commuted():
+    return _duplicate("c8_duplicate_commuted")
+
+
+@oracle
+def c8_non_affine_double():
+    return Defect(layer_coverage("c8_non_affine_double"), "(key, layer, integer solutions) for the layers the left "
+                                                          "side covers zero times or more than once")
+
+
+@oracle
+def c8_non_affine_square():
+    return Defect(layer_coverage("c8_non_affine_square"), "(key, layer, integer solutions) for the layers the left "
+                                                          "side covers zero times or more than once")
+
+
+# class 9: declared independence contradicted by the definitions
+
+
+@oracle
+def c9_glorot_z_next_W():
+    n, r = 2, rng(22)
+    z, w = r.standard_normal((SAMPLES, n)), r.standard_normal((SAMPLES, n))
+    z_next = np.tanh((z * w).sum(axis=1))
+    actual, se = variance_estimate(z_next * w[:, 0])
+    var_z, se_z = variance_estimate(z_next)
+    return versus_estimate(var_z * 1.0, se_z, actual, se, "n = 2, z, W ~ Normal(0, 1): Var[z[i+1, k]*W[i, j, k]] "
+                                                          "against Var[z[i+1, k]]*Var[W]")
+
+
+@oracle
+def c9_he_s_and_W():
+    n, r = 3, rng(23)
+    s_prev, w = r.standard_normal((SAMPLES, n)), r.standard_normal((SAMPLES, n))
+    s = (relu(s_prev) * w).sum(axis=1)
+    actual, se = variance_estimate(s * w[:, 0])
+    var_s, se_s = variance_estimate(s)
+    return versus_estimate(var_s * 1.0, se_s, actual, se, "ReLU, n = 3, s[i-1], W ~ Normal(0, 1): "
+                                                          "Var[s[i, k]*W[i, j, k]] against Var[s[i, k]]*Var[W]")
+
+
+@oracle
+def c9_defined_sum():
+    r = rng(24)
+    x, v = r.standard_normal(SAMPLES), r.standard_normal(SAMPLES)
+    y = x + v
+    return versus_samples((1.0 + 1.0) + 1.0, y + x, "X, V ~ Normal(0, 1), Y = X + V: Var[Y + X] against the "
+                                                    "claimed Var[Y] + Var[X] = 2 + 1")
+
+
+@oracle
+def c9_defined_square():
+    X = stats.Normal("X", 0, 1)
+    Y = X**2
+    claimed = stats.E(Y) ** 2 * stats.variance(X) + stats.variance(X) * stats.variance(Y)
+    return exactly(claimed, stats.variance(X * Y), "X ~ Normal(0, 1), Y = X**2: Var[X*Y] = Var[X**3]")
+
+
+# class 10: presentation and overstatement
+
+
+def _uniform_bound(bound: sp.Expr, n: int, what: str) -> Finding:
+    n_symbol = sp.Symbol("n", positive=True)
+    a = bound.subs(n_symbol, n)
+    _, variance = uniform_moments(lambda u: u, -a, a)
+    return exactly(sp.Integer(1) / n, variance, f"n[i] = {n}, a = {sp.nsimplify(a)} ({what}): Var[Uniform(-a, a)] "
+                                                f"against the Var[W[i]] = 1/n[i] the bound is claimed to give")
+
+
+@oracle
+def c10_uniform_bound_quartic():
+    return _uniform_bound(sp.Symbol("n", positive=True) ** sp.Rational(-1, 4), 4, "solved from a**4")
+
+
+@oracle
+def c10_uniform_bound_normal_variance():
+    return _uniform_bound(1 / sp.sqrt(sp.Symbol("n", positive=True)), 4, "solved from a**2")
+
+
+def forward_gain_with_law(draw_w, n_in: int, seed: int) -> tuple[float, float]:
+    """Var[Sum(z[i, j]*W[i, j, k], j)]/Var[z[i, j]] for centred unit-variance inputs and weights drawn by
+    ``draw_w(generator, shape)``, by Monte Carlo: (gain, standard error)."""
+    r = rng(seed)
+    z = r.standard_normal((SAMPLES, n_in))
+    return variance_estimate((z * draw_w(r, (SAMPLES, n_in))).sum(axis=1))
+
+
+@oracle
+def c10_uniform_bound_uncentred_law():
+    n = 4
+    a = math.sqrt(12 / n)                                   # the claimed bound
+    gain, se = forward_gain_with_law(lambda r, shape: r.uniform(0.0, a, shape), n, 35)
+    return Finding(1.0, gain, _tolerance(se, REFUTE_SIGMAS, 1.0),
+                   f"n[i] = {n}, W ~ Uniform(0, {a:.4g}): forward gain Var[z[i+1, k]]/Var[z[i, j]] against the 1 "
+                   f"the forward condition promised (it assumed centred weights)")
+
+
+@oracle
+def c10_forward_two_layers_apart():
+    n, r = 4, rng(36)
+    z0, z1 = r.normal(0.0, 1.0, (SAMPLES, n)), r.normal(0.0, math.sqrt(2.0), (SAMPLES, n))   # the inputs
+    w0, w1 = (r.normal(0.0, math.sqrt(1 / n), (SAMPLES, n)) for _ in range(2))                # Var[W] = 1/n
+    (v2, se2), (v3, se3) = variance_estimate((z0 * w0).sum(axis=1)), variance_estimate((z1 * w1).sum(axis=1))
+    ratio = v3 / v2
+    return Finding(1.0, ratio, _tolerance(ratio * math.hypot(se2 / v2, se3 / v3), REFUTE_SIGMAS, 1.0),
+                   f"n = {n}, Var[z[0]] = 1, Var[z[1]] = 2, Var[W] = 1/n: Var[z[3]]/Var[z[2]] (z[2] from z[0], "
+                   f"z[3] from z[1]) against the claimed 1")
+
+
+def _compromise(var_w: float, n_in: int, n_out: int, seed: int, what: str, sigmas: float = REFUTE_SIGMAS) -> Finding:
+    fwd, se_f, bwd, se_b = layer_gains(n_in, n_out, var_w, seed)
+    return Finding(1.0, (fwd + bwd) / 2, _tolerance(math.hypot(se_f, se_b) / 2, sigmas, 1.0),
+                   f"n[i] = {n_in}, n[i+1] = {n_out}, Var[W] = {var_w:.4g} ({what}): mean of the forward gain "
+                   f"{fwd:.4g} and the backward gain {bwd:.4g}, against 1 for a forward/backward compromise")
+
+
+@oracle
+def c10_harmonic_self():
+    n_in, n_out = 4, 12
+    v = 2 / (1 / (1 / n_in) + 1 / (1 / n_in))               # the harmonic mean of 1/n[i] with itself
+    return _compromise(v, n_in, n_out, 25, "harmonic mean of 1/n[i] with itself")
+
+
+@oracle
+def c10_harmonic_unrelated():
+    n_in, n_out = 4, 12
+    v = 2 / (1 / (1 / n_in) + 1 / (1 / (2 * n_in)))        # of 1/n[i] and 1/(2*n[i])
+    return _compromise(v, n_in, n_out, 26, "harmonic mean of 1/n[i] and 1/(2*n[i])")
+
+
+def _forward_gain(var_w: float, n_in: int, n_out: int, seed: int, what: str, sigmas: float = REFUTE_SIGMAS) -> Finding:
+    fwd, se_f, _, _ = layer_gains(n_in, n_out, var_w, seed)
+    return Finding(1.0, fwd, _tolerance(se_f, sigmas, 1.0),
+                   f"n[i] = {n_in}, n[i+1] = {n_out}, Var[W] = {var_w:.4g} ({what}): forward gain "
+                   f"Var[z[i+1, k]]/Var[z[i, j]] against the claimed 1")
+
+
+@oracle
+def c10_forward_from_gradient():
+    return _forward_gain(1 / 12, 4, 12, 27, "1/n[i+1], from the gradient chain")
+
+
+# class 11: second moment, two merges
+
+
+def _xy():
+    return stats.Normal("X", 1, 1), stats.Normal("Y", 2, 1)
+
+
+@oracle
+def c11_both_merges_one_term():
+    X, Y = _xy()
+    claimed = stats.variance(Y) * stats.E(X**2) + stats.variance(X) * stats.E(Y**2)
+    return exactly(claimed, stats.variance(X * Y), "X ~ Normal(1, 1), Y ~ Normal(2, 1) independent: Var[X*Y]")
+
+
+@oracle
+def c11_shared_partner():
+    X, Y = _xy()
+    E, V = stats.E, stats.variance
+    start = V(X) * E(Y) ** 2 + V(Y) * E(X) ** 2 + E(X) ** 2 * E(Y) ** 2
+    claimed = E(X**2) * E(Y) ** 2 + E(X) ** 2 * E(Y**2)
+    return exactly(claimed, start, "X ~ Normal(1, 1), Y ~ Normal(2, 1): the start expression's value")
+
+
+@oracle
+def c11_coefficient_mismatch():
+    X, Y = _xy()
+    E, V = stats.E, stats.variance
+    start = 2 * V(X) + E(X) ** 2 + V(Y) + E(Y) ** 2
+    claimed = 2 * E(X**2) + V(Y) + E(Y) ** 2
+    return exactly(claimed, start, "X ~ Normal(1, 1), Y ~ Normal(2, 1): the start expression's value")
+
+
+@oracle
+def c11_uncentred_weights():
+    n, r = 3, rng(28)
+    z, w = r.normal(1.0, 1.0, (SAMPLES, n)), r.normal(0.5, 1.0, (SAMPLES, n))
+    Z, W = stats.Normal("Z", 1, 1), stats.Normal("W", sp.Rational(1, 2), 1)
+    claimed = n * (stats.E(Z**2) * stats.variance(W) + stats.E(W**2) * stats.variance(Z))
+    return versus_samples(float(claimed), (z * w).sum(axis=1), f"n = {n}, z ~ Normal(1, 1), W ~ Normal(1/2, 1): "
+                                                               f"Var[Sum(z[i, j]*W[i, j, k])] against the claim")
+
+
+# class 12: others
+
+
+@oracle
+def o_aliased_additivity():
+    x = rng(29).standard_normal(SAMPLES)
+    return versus_samples(1.0 + 1.0, x + x, "j = k, X ~ Normal(0, 1): Var[X[j] + X[k]] against Var[X[j]] + Var[X[k]]")
+
+
+@oracle
+def o_aliased_product():
+    X = stats.Normal("X", 0, 1)
+    return exactly(stats.variance(X) ** 2, stats.variance(X * X), "j = k, X ~ Normal(0, 1): Var[X[j]*X[k]] against "
+                                                                  "Var[X[j]]*Var[X[k]]")
+
+
+@oracle
+def o_product_same_factor():
+    X = stats.Normal("X", 1, 1)
+    claimed = 2 * stats.E(X) ** 2 * stats.variance(X) + stats.variance(X) ** 2
+    return exactly(claimed, stats.variance(X * X), "X ~ Normal(1, 1): Var[X*X] against the product-variance value")
+
+
+@oracle
+def o_additivity_same():
+    x = rng(30).standard_normal(SAMPLES)
+    return versus_samples(1.0 + 1.0, x + x, "X[1] ~ Normal(0, 1): Var[X[1] + X[1]] against Var[X[1]] + Var[X[1]]")
+
+
+@oracle
+def o_iid_defined_family():
+    n, r = 3, rng(31)
+    x = r.standard_normal((SAMPLES, n))
+    y = x * np.arange(1, n + 1)[None, :]                    # Y[i, j] = j*X[i, j]
+    actual, se = variance_estimate(y.sum(axis=1))
+    readings = [n * variance_estimate(y[:, unit])[0] for unit in range(n)]   # n*Var[Y[i, j]] for each unit j
+    closest = min(readings, key=lambda value: abs(value - actual))
+    return Finding(closest, actual, _tolerance(se, REFUTE_SIGMAS, actual),
+                   f"n = {n}, X ~ Normal(0, 1): Var[Sum(Y[i, j])] against n*Var[Y[i, j]] for each unit j "
+                   f"({', '.join(f'{v:.3g}' for v in readings)}; the closest shown)")
+
+
+@oracle
+def o_zero_mean_defined():
+    r = rng(32)
+    x, w = r.standard_normal(SAMPLES), r.standard_normal(SAMPLES)
+    return versus_samples(1.0 * 1.0, (x + 1) * w, "X, W ~ Normal(0, 1), Y = X + 1: Var[Y*W] against Var[Y]*Var[W]")
+
+
+@oracle
+def o_zero_mean_uncited():
+    r = rng(33)
+    x, w = r.exponential(1.0, SAMPLES), r.standard_normal(SAMPLES)
+    return versus_samples(1.0 * 1.0, x * w, "X ~ Exponential(1), W ~ Normal(0, 1): "
+                                            "E[X]**2*Var[W] + Var[X]*Var[W] = Var[X*W] against Var[X]*Var[W]")
+
+
+@oracle
+def o_wrong_count():
+    n_in, n_out = 3, 7
+    j, var_z, var_w = sp.Symbol("j", integer=True), sp.Integer(1), sp.Integer(1)
+    total = sp.Sum(var_z * var_w, (j, 1, n_in)).doit()
+    return exactly(n_out * var_z * var_w, total, f"n[i] = {n_in}, n[i+1] = {n_out}, Var[z] = Var[W] = 1: the sum")
+
+
+@oracle
+def o_condition_wrong_layer():
+    return _forward_gain(1 / 12, 4, 12, 34, "the claimed 1/n[i+1]")
