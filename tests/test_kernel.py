@@ -82,6 +82,16 @@ def test_independence_is_derived_through_the_definitions():
     assert mdl.independent(v.f(s[i - 1, j]), W[i, j, k])
 
 
+def test_reach_beyond_the_exact_unfoldings_keeps_every_variable():
+    # a[i+1, k] = a[i, k] + Y: every a reaches Y and the laws written in definitions, however deep
+    chain = (Definition(a_[i + 1, k], a_[i, k] + Y + v.Uniform(-1, 1), "a[i+1, k]"),)
+    symbols = {**SYMBOLS, "a": SymbolDecl("a", "random")}
+    mdl = Model(symbols, chain, (Assumption("A", "p", "p", independent=frozenset("aY")),))
+    for depth in range(5):
+        assert not mdl.independent(a_[i + depth, k], Y)
+        assert not mdl.independent(a_[i + depth, k], v.Uniform(-1, 1))
+
+
 def test_independence_needs_provably_distinct_instances():
     mdl = model()
     assert mdl.independent(X[1], X[2])

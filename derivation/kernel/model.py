@@ -207,13 +207,8 @@ class Model:
         'any' when a reference's layer is not relative to the defined one. Laws reached -> None."""
         if family in self._summaries:
             return self._summaries[family]
-        edges: dict[str, list] = {}
-        laws: set[str] = set()
-        for name, shape in self.shapes.items():
-            edges[name] = references(shape)
-            laws |= {law_key(d) for d in shape.definition.rhs.atoms(*v.DISTRIBUTIONS)} if name else set()
-        reachable, frontier, cyclic = {family: [0]}, [family], False
-        best: dict[str, object] = {}
+        edges = {name: references(shape) for name, shape in self.shapes.items()}
+        reachable, frontier, cyclic = {family}, [family], False
         order = [family]
         while frontier:
             current = frontier.pop()
@@ -221,12 +216,12 @@ class Model:
                 if not self.is_random_name(target):
                     continue
                 if target not in reachable:
-                    reachable[target] = []
+                    reachable.add(target)
                     order.append(target)
                     if target in self.shapes:
                         frontier.append(target)
                 elif target in self.shapes:
-                    cyclic = True
+                    cyclic = True        # or two paths to one family: either way, no lower bound is claimed
         # longest paths (no cycle goes up a layer: kernel.definitions) give the highest offsets
         highest: dict[str, object] = {family: 0}
         for _ in range(len(order) + 1):
@@ -254,7 +249,10 @@ class Model:
             if shape.name in reachable:
                 for law in shape.definition.rhs.atoms(*v.DISTRIBUTIONS):
                     summary["law " + law_key(law)] = None
-        best.clear()
+                labels = {a.base.label for a in shape.definition.rhs.atoms(sp.Indexed)}
+                for plain in shape.definition.rhs.atoms(sp.Symbol) - labels:
+                    if self.is_random_name(plain.name):      # a random variable without indices: every instance
+                        summary[plain.name] = ("any", "any")
         self._summaries[family] = summary
         return summary
 
