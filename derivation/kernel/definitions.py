@@ -87,7 +87,8 @@ def shapes(definitions: tuple[Definition, ...]) -> dict[str, Shape]:
 
 def _free_indices(expr: sp.Expr) -> set[sp.Symbol]:
     labels = {a.base.label for a in expr.atoms(sp.Indexed)}
-    return {s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s.is_integer and s not in labels}
+    return {s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s.is_integer and not s.is_positive
+            and s not in labels}
 
 
 def references(shape: Shape) -> list[tuple[str, sp.Expr | None]]:
@@ -128,6 +129,19 @@ def _check_cycles(found: dict[str, Shape]) -> None:
                           f"{source} is defined through {target} without going down a layer")
 
 
+def nonnegative(expr: sp.Expr) -> bool:
+    """Shown >= 0 when every index symbol is a nonnegative integer (layers are): a sum of nonnegative numbers
+    and nonnegative multiples of symbols."""
+    expr = sp.expand(expr)
+    if expr.is_Number:
+        return bool(expr >= 0)
+    for term in sp.Add.make_args(expr):
+        coefficient, rest = term.as_coeff_Mul()
+        if not (coefficient.is_Number and coefficient >= 0 and (rest == 1 or isinstance(rest, sp.Symbol))):
+            return False
+    return True
+
+
 def fresh_index(avoid: set[sp.Symbol]) -> sp.Symbol:
     """An integer index symbol whose name is not used in ``avoid``."""
     used = {getattr(s, "name", None) for s in avoid}
@@ -158,15 +172,16 @@ def rename_bound(expr: sp.Expr, avoid: set[sp.Symbol]) -> sp.Expr:
 def instantiate(definition: Definition, target: sp.Indexed) -> sp.Expr | None:
     """If ``target`` is an instance of ``definition.lhs``, the right side at that instance, else None.
 
-    A definition holds for every value of the index symbols in its left side: s[i, k] := ... matches
-    s[i+1, j] with i -> i+1, k -> j (summation variables are renamed first so none is captured). Left sides
-    are checked to be symbol + constant (see :func:`shapes`), so the match is a subtraction.
+    A definition holds for every value of the index symbols in its left side, the layer symbol >= 0: s[i, k] := ...
+    matches s[i+1, j] with i -> i+1, k -> j (summation variables are renamed first so none is captured), and
+    z[i+1, k] := ... matches z[i+1, j] but not z[i, j] or z[0, j] (i - 1 >= 0 is not shown). Left sides are
+    checked to be symbol + constant (see :func:`shapes`), so the match is a subtraction.
     """
     lhs = definition.lhs
     if lhs.base.name != target.base.name or len(lhs.indices) != len(target.indices):
         return None
     values = {}
-    for pattern, actual in zip(lhs.indices, target.indices):
+    for position, (pattern, actual) in enumerate(zip(lhs.indices, target.indices)):
         parsed = _pattern(pattern)
         if parsed is None:
             return None
@@ -176,6 +191,8 @@ def instantiate(definition: Definition, target: sp.Indexed) -> sp.Expr | None:
                 return None
             continue
         values[symbol] = sp.expand(actual - constant)
+        if position == 0 and not nonnegative(values[symbol]):
+            return None          # z[i+1, k] := ... says nothing of z[0, k]: the layer symbol is >= 0
     avoid = set(target.free_symbols).union(*(x.free_symbols for x in values.values()))
     return rename_bound(definition.rhs, avoid).xreplace(values)
 

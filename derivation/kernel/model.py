@@ -27,12 +27,11 @@ evidence: unknown means no.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
 
 import sympy as sp
 
 from . import terms as v
-from .definitions import Shape, instantiate, references, shapes
+from .definitions import Shape, instantiate, nonnegative, references, shapes
 from .derivation import Assumption, SymbolDecl
 
 DEPTH = 6            # definitions unfolded at most this deep when deciding a mean, a symmetry or a law
@@ -156,18 +155,7 @@ class Model:
 
     # ------------------------------------------------------------ layers
 
-    @staticmethod
-    def _nonnegative(expr: sp.Expr) -> bool:
-        """Shown >= 0 when every index symbol is a nonnegative integer."""
-        expr = sp.expand(expr)
-        if expr.is_Number:
-            return bool(expr >= 0)
-        # a sum of nonnegative numbers and nonnegative multiples of (nonnegative) index symbols
-        for term in sp.Add.make_args(expr):
-            coefficient, rest = term.as_coeff_Mul()
-            if not (coefficient.is_Number and coefficient >= 0 and (rest == 1 or isinstance(rest, sp.Symbol))):
-                return False
-        return True
+    _nonnegative = staticmethod(nonnegative)
 
     def cases(self, instance: sp.Indexed) -> tuple[bool, bool]:
         """(may be primitive, may be defined) for an instance, from its layer and its family's definition."""
@@ -187,14 +175,13 @@ class Model:
         ``L`` is then at least the definition's offset ``c``, so a layer ``t + k`` is rewritten with ``t``
         replaced by ``u + c - k`` for a fresh nonnegative integer ``u`` (then ``L - c = u >= 0``)."""
         shape = self.shapes[instance.base.name]
-        value = instantiate(shape.definition, instance)
         layer = sp.expand(instance.indices[0] - shape.offset)
         symbols = [s for s in layer.free_symbols if isinstance(s, sp.Symbol)]
         if shape.layer_symbol is not None and len(symbols) == 1 and sp.expand(layer - symbols[0]).is_Integer:
             (t,) = symbols
             u = sp.Dummy(t.name, integer=True, nonnegative=True)
-            value = value.xreplace({t: u + t - layer})
-        return value
+            instance = instance.xreplace({t: u + t - layer})
+        return instantiate(shape.definition, instance)
 
     def primitive_anywhere(self, family: str) -> bool:
         shape = self.shapes.get(family)
@@ -222,21 +209,9 @@ class Model:
                         frontier.append(target)
                 elif target in self.shapes:
                     cyclic = True        # or two paths to one family: either way, no lower bound is claimed
-        # longest paths (no cycle goes up a layer: kernel.definitions) give the highest offsets
-        highest: dict[str, object] = {family: 0}
-        for _ in range(len(order) + 1):
-            for source in order:
-                if source not in highest or source not in self.shapes:
-                    continue
-                for target, weight in edges.get(source, []):
-                    if not self.is_random_name(target):
-                        continue
-                    if weight is None or highest[source] == "any":
-                        highest[target] = "any"
-                    elif highest.get(target) != "any":
-                        candidate = highest[source] + int(weight)
-                        if target not in highest or candidate > highest[target]:
-                            highest[target] = candidate
+        # longest and shortest paths (no cycle goes up a layer: kernel.definitions) bound the offsets
+        highest = self._paths(family, order, edges, max)
+        lowest = None if cyclic else self._paths(family, order, edges, min)
         summary: dict[str, tuple] = {}
         for target in order:
             if target == family and not cyclic:
@@ -244,7 +219,8 @@ class Model:
             if not self.primitive_anywhere(target):
                 continue
             high = highest.get(target, "any")
-            summary[target] = ("any", "any") if high == "any" else (None if cyclic else high, high)
+            low = None if lowest is None else lowest.get(target, "any")
+            summary[target] = ("any", "any") if "any" in (high, low) else (low, high)
         for shape in self.shapes.values():
             if shape.name in reachable:
                 for law in shape.definition.rhs.atoms(*v.DISTRIBUTIONS):
@@ -255,6 +231,24 @@ class Model:
                         summary[plain.name] = ("any", "any")
         self._summaries[family] = summary
         return summary
+
+    def _paths(self, family: str, order: list[str], edges: dict, pick) -> dict[str, object]:
+        """The extreme (``pick`` = max or min) sum of layer weights along paths from ``family`` to each family
+        it reaches ("any" where a reference's layer is not relative), by Bellman-Ford relaxation."""
+        best: dict[str, object] = {family: 0}
+        for _ in range(len(order) + 1):
+            for source in order:
+                if source not in best or source not in self.shapes:
+                    continue
+                for target, weight in edges.get(source, []):
+                    if not self.is_random_name(target):
+                        continue
+                    if weight is None or best[source] == "any":
+                        best[target] = "any"
+                    elif best.get(target) != "any":
+                        candidate = best[source] + int(weight)
+                        best[target] = candidate if target not in best else pick(best[target], candidate)
+        return best
 
     def reach(self, expr: sp.Expr, depth: int = 0, outer: frozenset = frozenset()) -> frozenset[Atom]:
         """The primitive instances ``expr`` depends on (see the module docstring). An index that involves a
@@ -280,8 +274,8 @@ class Model:
         out = set()
         if primitive:
             out.add(Atom(instance.base.name, layers, units))
-        if defined and depth < EXACT and not loose(layer):
-            value = instantiate(self.shapes[instance.base.name].definition, instance)
+        value = instantiate(self.shapes[instance.base.name].definition, instance) if defined else None
+        if value is not None and depth < EXACT and not loose(layer):
             return out | set(self.reach(value, depth + 1, bound))
         if defined:
             for family, offsets in self._summary(instance.base.name).items():
@@ -375,7 +369,7 @@ class Model:
             mean = sp.simplify(v.raw_moment(expr, 1))
             return yes(f"the mean of {sp.sstr(expr)} is 0") if mean == 0 else no(f"E[{sp.sstr(expr)}] = {sp.sstr(mean)}")
         if isinstance(expr, sp.Symbol):
-            return self._declared(expr.name, "zero_mean", "centred")
+            return self._declared(expr.name, "zero_mean", "centred", every=True)
         if isinstance(expr, sp.Indexed):
             return self._by_cases(expr, "zero_mean", "centred", lambda e: self.centred(e, depth + 1))
         if isinstance(expr, sp.Add):
@@ -431,7 +425,7 @@ class Model:
         if isinstance(expr, v.Normal):
             return yes("a normal law with mean 0") if expr.args[0] == 0 else no(f"{sp.sstr(expr)} has a nonzero mean")
         if isinstance(expr, sp.Symbol):
-            return self._declared(expr.name, "symmetric", "symmetric")
+            return self._declared(expr.name, "symmetric", "symmetric", every=True)
         if isinstance(expr, sp.Indexed):
             return self._by_cases(expr, "symmetric", "symmetric", lambda e: self.symmetric(e, depth + 1))
         if isinstance(expr, v.f):
@@ -474,8 +468,10 @@ class Model:
                 return aid
         return None
 
-    def _declared(self, family: str, kind: str, word: str) -> Evidence:
-        if family in self.shapes and not self.primitive_anywhere(family):
+    def _declared(self, family: str, kind: str, word: str, every: bool = False) -> Evidence:
+        """A premise about the primitive instances of ``family``; ``every``: about all its instances (a bare
+        name such as the representative ``Y``), which a family with a definition cannot have declared."""
+        if family in self.shapes and (every or not self.primitive_anywhere(family)):
             return no(f"{family} is defined, so whether it is {word} is computed, not declared")
         aid = self.declared[kind].get(family)
         if aid is None:
@@ -489,7 +485,9 @@ class Model:
         if primitive:
             parts.append(self._declared(instance.base.name, kind, word))
         if defined:
-            parts.append(recurse(self.defined_value(instance)))
+            value = self.defined_value(instance)
+            parts.append(recurse(value) if value is not None else
+                         no(f"{sp.sstr(instance)} does not have the indices of its definition"))
         return both(parts, f"{sp.sstr(instance)} is {word}: " + "; ".join(p.text for p in parts))
 
     # ------------------------------------------------------------ identical distribution, counts
@@ -500,7 +498,8 @@ class Model:
             return yes(f"{sp.sstr(instance)} does not involve {index}")
         if not isinstance(instance, sp.Indexed) or not self.is_random_name(instance.base.name):
             return no(f"{sp.sstr(instance)} is not a random variable of one family")
-        if len(instance.indices) > 1 and index in instance.indices[0].free_symbols:
+        moves_layer = index in instance.indices[0].free_symbols
+        if moves_layer and (len(instance.indices) > 1 or instance.base.name in self.shapes):
             return no(f"the layer of {sp.sstr(instance)} depends on {index}")
         if depth > DEPTH:
             return no(f"not decided within {DEPTH} definitions")
@@ -525,6 +524,12 @@ class Model:
         for x in moving:
             if not isinstance(x, sp.Indexed) or x.base.name in self.shapes:
                 return no(f"{sp.sstr(x)} depends on {index} through a definition, beside other random terms")
+            if any(index in ix.free_symbols and not sp.expand(ix - index).is_Integer for ix in x.indices):
+                return no(f"{sp.sstr(x)} is not indexed by {index} plus a constant")
+        for first, second in ((x, y) for n_, x in enumerate(moving) for y in moving[n_ + 1:]):
+            if first.base.name == second.base.name and not any(
+                    sp.expand(p - q).is_Integer and sp.expand(p - q) != 0 for p, q in zip(first.indices, second.indices)):
+                return no(f"{sp.sstr(first)} and {sp.sstr(second)} may be one variable for some {index}")
             declared = self._declared(x.base.name, "iid", "identically distributed")
             if not declared:
                 return declared
@@ -539,7 +544,8 @@ class Model:
         return yes(f"{index} selects i.i.d. primitives independent of the rest", [*premises, group])
 
     def count(self, lo: sp.Expr, hi: sp.Expr) -> Evidence:
-        """hi - lo + 1 is a nonnegative integer computed from deterministic limits."""
+        """hi - lo + 1 is a nonnegative integer computed from deterministic limits: sizes are positive
+        integers, index symbols integers of unknown sign."""
         for limit in (lo, hi):
             if not isinstance(limit, sp.Expr) or isinstance(limit, sp.Equality) or limit.has(v.Var, v.E) \
                     or self.is_random(limit):
@@ -548,14 +554,12 @@ class Model:
         sizes = {a: sp.Dummy(sp.sstr(a), integer=True, positive=True) for a in number.atoms(sp.Indexed)
                  if self.symbols.get(a.base.name) is not None and self.symbols[a.base.name].kind == "size"}
         plain = number.xreplace(sizes)
-        plain = plain.xreplace({s: sp.Dummy(s.name, integer=True, nonnegative=True)
-                                for s in plain.free_symbols if s.is_integer and not isinstance(s, sp.Dummy)})
+        # an index symbol is an integer of unknown sign here (it may be bound by an outer sum over negatives)
+        plain = plain.xreplace({s: sp.Dummy(s.name, integer=True)
+                                for s in plain.free_symbols if s.is_integer and not s.is_positive})
         if plain.is_integer is not True:
             return no(f"the count {sp.sstr(number)} is not shown to be an integer (declare it kind = \"size\")")
         if plain.is_nonnegative is not True:
             return no(f"the count {sp.sstr(number)} is not shown to be nonnegative")
         return yes(f"the count {sp.sstr(number)} is a nonnegative integer")
 
-
-def union_premises(evidence: list[Evidence]) -> tuple[str, ...]:
-    return tuple(sorted(reduce(lambda a, b: a | set(b.premises), evidence, set())))

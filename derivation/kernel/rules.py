@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 import sympy as sp
 
 from . import terms as v
-from .definitions import fresh_index, rename_bound, unfold
+from .definitions import fresh_index, instantiate, unfold
 from .derivation import Definition, SymbolDecl
 from .domain import sign_of
 from .model import Evidence, Model
@@ -165,21 +165,29 @@ def pull_out_of_sums(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Sum), pull)
 
 
-def eliminate_deltas(expr: sp.Expr) -> sp.Expr:
-    """sum_{m=lo}^{hi} delta(k, m) h(m) = h(k), for an index k that ranges over lo..hi."""
+def eliminate_deltas(expr: sp.Expr, ranges: dict) -> sp.Expr:
+    """sum_{m=lo}^{hi} delta(k, m) h(m) = h(k), for an index k whose range (``ranges[k]`` = (first, last))
+    is shown to lie inside lo..hi (first - lo and hi - last are nonnegative numbers); otherwise the delta stays.
+    (A sum over units 2..n of the layer below does not reach unit 1: its gradient has no such term.)"""
+
+    def inside(other, lo, hi) -> bool:
+        if other not in ranges:
+            return False
+        first, last = ranges[other]
+        return all(d.is_Number and d >= 0 for d in (sp.expand(first - lo), sp.expand(hi - last)))
 
     def collapse(node):
         body, limit = v.peel(node)
-        var = limit[0]
+        var, lo, hi = limit
         if not any(var in d.args for d in body.atoms(sp.KroneckerDelta)):
             return node
         out = sp.S.Zero
         for term in sp.Add.make_args(sp.expand(body)):
             delta = next((d for d in sp.Mul.make_args(term) if isinstance(d, sp.KroneckerDelta) and var in d.args), None)
-            if delta is None:
+            other = None if delta is None else (delta.args[0] if delta.args[1] == var else delta.args[1])
+            if delta is None or not inside(other, lo, hi):
                 out += sp.Sum(term, limit)
             else:
-                other = delta.args[0] if delta.args[1] == var else delta.args[1]
                 out += (term / delta).xreplace({var: other})
         return out
 
@@ -323,13 +331,16 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
         distances = _uses(family, ctx)
         layer_symbol = _layer_symbol(s_decl.units)
         total = sp.S.Zero
+        here = units_at(s_decl.units, layer_symbol, layer)
+        ranges = {u: (sp.S.One, here) for u in units}        # a unit of s at the gradient's layer: 1..units
         for distance in distances:
-            j = fresh_index(expr.free_symbols | {layer_symbol})
-            upper = s_decl.units.xreplace({layer_symbol: layer + distance})
+            j = fresh_index(expr.atoms(sp.Symbol) | {layer_symbol} - {None})   # bound ones too: no capture
+            upper = units_at(s_decl.units, layer_symbol, layer + distance)
             downstream = sp.Indexed(wrt, layer + distance, j)
             written_out = unfold(downstream, ctx.definitions)
-            local = eliminate_deltas(sp.diff(written_out, sp.Indexed(wrt, layer, *units)))
-            total += pull_out_of_sums(eliminate_deltas(sp.Sum(grad.base[layer + distance, j] * local, (j, 1, upper))))
+            local = eliminate_deltas(sp.diff(written_out, sp.Indexed(wrt, layer, *units)), ranges)
+            total += pull_out_of_sums(eliminate_deltas(sp.Sum(grad.base[layer + distance, j] * local, (j, 1, upper)),
+                                                       ranges))
         ctx.oblige("the definitions determine the gradient", grad,
                    Evidence(True, f"{family} is used by the definitions at layer distance(s) "
                                   f"{', '.join(map(str, distances))} above"))
@@ -345,8 +356,10 @@ def _uses(family: str, ctx: Context) -> list[int]:
         raise RuleError(f"no definition of {family} to differentiate")
     (own,) = defining
     others = tuple(d for d in ctx.definitions if d is not own)
-    written = unfold(own.rhs, others)
-    top = own.lhs.indices[0]
+    # written out at a layer high enough that every definition applies on the way down (layers are >= 0)
+    lift = sum(len(d.lhs.indices) + 2 for d in ctx.definitions)
+    top = own.lhs.indices[0].xreplace({s: s + lift for s in own.lhs.indices[0].free_symbols})
+    written = unfold(_at_layer(own, top), others)
     distances = set()
     for atom in written.atoms(sp.Indexed):
         if atom.base.name != family:
@@ -367,16 +380,30 @@ def _uses(family: str, ctx: Context) -> list[int]:
     return sorted(distances)
 
 
+def _at_layer(definition: Definition, layer: sp.Expr) -> sp.Expr:
+    """The right side of ``definition`` at the instance of its left side whose layer is ``layer``."""
+    target = definition.lhs.func(definition.lhs.base, layer, *definition.lhs.indices[1:])
+    value = instantiate(definition, target)
+    if value is None:
+        raise RuleError(f"the definition '{definition.text}' does not apply at layer {sp.sstr(layer)}")
+    return value
+
+
 def _feeds(name: str, own: Definition, others: tuple[Definition, ...]) -> bool:
     return any(a.base.name == name for a in own.rhs.atoms(sp.Indexed)) or \
         any(a.base.name == name for d in others for a in d.rhs.atoms(sp.Indexed))
 
 
-def _layer_symbol(units: sp.Expr) -> sp.Symbol:
+def _layer_symbol(units: sp.Expr) -> sp.Symbol | None:
+    """The layer symbol 'units' is written in (n[i+1]: i), or None for a width that is the same in every layer."""
     symbols = set().union(*(ix.free_symbols for atom in units.atoms(sp.Indexed) for ix in atom.indices))
-    if len(symbols) != 1:
+    if len(symbols) > 1:
         raise RuleError(f"'units' must be written in one layer index, got {sp.sstr(units)}")
-    return symbols.pop()
+    return symbols.pop() if symbols else None
+
+
+def units_at(units: sp.Expr, layer_symbol: sp.Symbol | None, layer: sp.Expr) -> sp.Expr:
+    return units if layer_symbol is None else units.xreplace({layer_symbol: layer})
 
 
 @rule("linearisation", "to first order at 0: `f(u) == f(0) + df(0)*u` and `df(u) == df(0)`, with `f(0)`, `df(0)` "
