@@ -24,6 +24,13 @@ def safe(text: str) -> str:
     return str(text).translate(_CONTROL)
 
 
+def heuristic_gradients(v: Verification, a) -> list[str]:
+    """Gradient families (``gradient_of``) that ``a`` declares independent of other families."""
+    symbols = v.derivation.symbols
+    return [name for name in sorted(a.independent)
+            if symbols.get(name) is not None and symbols[name].gradient_of and len(a.independent) > 1]
+
+
 def relation_word(r: StepResult) -> str:
     """How a step's claim relates to its input: = (identity), ≈ (to first order), or what it is."""
     if r.relation == REQUIRES:
@@ -78,6 +85,9 @@ def text_report(v: Verification, colour: bool = False) -> str:
             lines.append(f"      {verdict} for {safe(v.checked.name)}: {safe(a.evidence)}")
         elif not a.assumption.activation and not a.assumption.rectifier:
             lines.append(style("dim", "      a modelling premise, not computed"))
+            for name in heuristic_gradients(v, a.assumption):
+                lines.append(style("dim", safe(f"      {name} is a gradient computed from the weights: its independence "
+                                               f"from them is a heuristic (Glorot and Bengio's), not a fact")))
         for declaration in a.unused:
             lines.append(style("dim", safe(f"      not used: {declaration} (defined, so computed from the definitions)")))
     for section, results in groupby(v.steps, key=lambda r: r.step.section):
@@ -190,7 +200,7 @@ def json_report(v: Verification) -> str:
                        "holds": v.activation.holds, "evidence": v.activation.evidence()} if v.activation else None,
         "assumptions": [{"id": a.assumption.id, "title": a.assumption.title, "statement": a.assumption.statement,
                          "checked": a.holds is not None, "holds": a.holds, "evidence": a.evidence,
-                         "unused": list(a.unused)}
+                         "unused": list(a.unused), "heuristic": heuristic_gradients(v, a.assumption)}
                         for a in v.assumptions],
         "steps": steps,
         "verified": v.verified, "total": len(v.steps), "ok": v.ok, "error": v.error or None,
