@@ -366,7 +366,7 @@ class Model:
         if depth > DEPTH:
             return no(f"the mean of {sp.sstr(expr)} is not decided within {DEPTH} definitions")
         if isinstance(expr, v.DISTRIBUTIONS):
-            mean = sp.simplify(v.raw_moment(expr, 1))
+            mean = sp.cancel(v.raw_moment(expr, 1))
             return yes(f"the mean of {sp.sstr(expr)} is 0") if mean == 0 else no(f"E[{sp.sstr(expr)}] = {sp.sstr(mean)}")
         if isinstance(expr, sp.Symbol):
             return self._declared(expr.name, "zero_mean", "centred", every=True)

@@ -710,10 +710,10 @@ def uniform_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
     return distribution_variance(law)
 
 
-@rule("normal", "`Var[Normal(0, sigma)] == sigma**2` (from the moment generating function), solved for positive `sigma`", arity=2)
+@rule("normal", "`Var[Normal(0, sigma)] == sigma**2` (moments by Stein's recurrence), solved for positive `sigma`", arity=2)
 def normal(law_expr: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
     """Choose sigma so that W ~ N(0, sigma^2) has the required variance: Var[N(mu, sigma^2)] = sigma^2 (from
-    the moment generating function), solved sigma^2 = Var[W] for sigma > 0.
+    Stein's recurrence for the moments, terms.raw_moment), solved sigma^2 = Var[W] for sigma > 0.
     Obligations: a valid law (deterministic, sigma > 0); the condition is a requirement on a variance; the law
     satisfies what the requirement's premises declare of the variable (centred, symmetric)."""
     law = law_inside(law_expr)
