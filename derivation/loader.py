@@ -160,7 +160,7 @@ class _Reader:
         names = self.namespace(symbols)
         symbols = self.symbol_details(data.get("symbols"), symbols, names)
         assumptions = self.assumptions(data.get("assumptions", {}), symbols)
-        definitions = self.definitions(data.get("definitions", {}), names)
+        definitions = self.definitions(data.get("definitions", {}), names, symbols)
         sections, steps = self.steps(data.get("sections"), names, assumptions)
         summary = self.string(data, "summary", None, required=False)
         sheet = {key: self.string(data, key, None, required=False) for key in ("differs", "suits")}
@@ -245,9 +245,10 @@ class _Reader:
             value_text = self.string(data[name], "value", where, False)
             value = self.expression(value_text, names, where, "value") if value_text else None
             if value is not None and (decl.kind != "constant" or isinstance(value, sp.Equality)
-                                      or value.atoms(sp.Indexed, sp.Symbol) - set(names.symbols.values())):
+                                      or value.atoms(sp.Indexed, sp.Symbol) - set(names.symbols.values())
+                                      or any(s.is_integer and not s.is_positive for s in value.free_symbols)):
                 raise self.error(where, "'value' is for a constant, and must be a number or an expression in "
-                                        "declared plain symbols")
+                                        "declared parameters (not indices)")
             out[name] = SymbolDecl(decl.name, decl.kind, decl.text, decl.latex, units, gradient_of, value)
         return out
 
@@ -273,7 +274,7 @@ class _Reader:
                                   **{k: frozenset(v) for k, v in lists.items()})
         return out
 
-    def definitions(self, data: Any, names: Namespace) -> list[Definition]:
+    def definitions(self, data: Any, names: Namespace, symbols: dict[str, SymbolDecl]) -> list[Definition]:
         self.table(data, "[definitions]", set(data) if isinstance(data, dict) else set())
         out = []
         for lhs_text, rhs_text in data.items():
@@ -284,8 +285,8 @@ class _Reader:
             if not isinstance(rhs_text, str):
                 raise self.error(where, "the right side must be a string")
             out.append(Definition(lhs, self.expression(rhs_text, names, where, "right side"), lhs_text))
-        try:
-            shapes(tuple(out))          # the kernel's own checks, so that a bad set is bad input (exit 2)
+        try:                            # the kernel's own checks, so that a bad set is bad input (exit 2)
+            shapes(tuple(out), frozenset(n for n, d in symbols.items() if d.kind == "random"))
         except DefinitionError as exc:
             raise self.error("[definitions]", str(exc)) from None
         return out

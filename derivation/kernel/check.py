@@ -23,7 +23,7 @@ from .compare import Comparison, compare
 from .definitions import DefinitionError, shapes
 from .derivation import FAMILY_FACTS, Assumption, Derivation, Step
 from .model import Model
-from .rules import APPROX, EQUAL, RULES, Choices, Context, Obligation, ObligationFailed, RuleError
+from .rules import APPROX, COMPROMISE, EQUAL, REQUIRES, RULES, Choices, Context, Obligation, ObligationFailed, RuleError
 from .timelimit import TimeLimitExceeded, time_limit
 
 STEP_SECONDS = 20
@@ -115,7 +115,7 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
     check = computed if uses["activation"] or explicit else None
     rectifier = check_rectifier(name, fx) if uses["rectifier"] else None
     try:
-        found = shapes(tuple(derivation.definitions))
+        found = shapes(tuple(derivation.definitions), random_names(derivation))
     except DefinitionError as exc:
         return Verification(derivation, check, (), (), rectifier, None, error=str(exc))
     assumption_results = tuple(_assumption_result(a, check, rectifier, found, derivation)
@@ -135,6 +135,10 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
     if check is not None and not check.holds and rectifier is None and check_rectifier(name, fx).holds:
         suggestion = "he"           # a rectifier: A1 cannot hold, He et al.'s derivation is the one for it
     return Verification(derivation, check, assumption_results, tuple(results), rectifier, suggestion)
+
+
+def random_names(derivation: Derivation) -> frozenset[str]:
+    return frozenset(name for name, decl in derivation.symbols.items() if decl.kind == "random")
 
 
 def _fact(expr: sp.Expr | None, subject: sp.Expr | None) -> sp.Expr | None:
@@ -210,6 +214,9 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
                               failed=failed, **inherited)
         own = {p for o in ctx.obligations for p in o.premises}
         approximate = inherited["approximate"] or ctx.relation == APPROX or any(o.approximate for o in ctx.obligations)
+        carried = [r.relation for r in before if r.relation in (REQUIRES, COMPROMISE)]
+        if ctx.relation in (EQUAL, APPROX) and carried:
+            ctx.relation = carried[0]        # rewriting a requirement gives a requirement, not a fact
         return StepResult(step, verdict, tuple(inputs), derived, comparison, message, ctx.relation, approximate,
                           tuple(ctx.obligations), ctx.neglected, tuple(sorted(own | set(inherited["premises"]))),
                           inherited["premise_steps"], failed)

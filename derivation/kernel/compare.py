@@ -93,7 +93,8 @@ def _rename_bound(expr: sp.Expr, depth: int = 0) -> sp.Expr:
 
 
 def _expand_sums(expr: sp.Expr) -> sp.Expr:
-    """sum_j (a_j + b_j) -> sum_j a_j + sum_j b_j; sum_j c x_j -> c sum_j x_j; then expand."""
+    """sum_j (a_j + b_j) -> sum_j a_j + sum_j b_j; sum_j c x_j -> c sum_j x_j; sum_j c -> (hi - lo + 1) c when
+    the limits are integers; then expand."""
     if isinstance(expr, sp.Sum):
         inner, (var, lo, hi) = v.peel(expr)
         body = sp.expand(_expand_sums(inner))
@@ -101,7 +102,9 @@ def _expand_sums(expr: sp.Expr) -> sp.Expr:
         for term in sp.Add.make_args(body):
             outside = [a for a in sp.Mul.make_args(term) if var not in a.free_symbols]
             inside = [a for a in sp.Mul.make_args(term) if var in a.free_symbols]
-            out += sp.Mul(*outside) * (sp.Sum(sp.Mul(*inside), (var, lo, hi)) if inside else (hi - lo + 1))
+            count = hi - lo + 1                       # sum_{j=lo}^{hi} c = (hi - lo + 1) c only for integer limits
+            collapse = not inside and count.is_integer
+            out += sp.Mul(*outside) * ((hi - lo + 1) if collapse else sp.Sum(sp.Mul(*inside), (var, lo, hi)))
         return out
     if not expr.args or isinstance(expr, sp.Indexed):
         return expr

@@ -53,11 +53,16 @@ def _pattern(index: sp.Expr) -> tuple[sp.Symbol | None, sp.Expr] | None:
     return symbol, constant
 
 
-def shapes(definitions: tuple[Definition, ...]) -> dict[str, Shape]:
-    """Check the definitions (see the module docstring) and return each family's shape."""
+def shapes(definitions: tuple[Definition, ...], random: frozenset | None = None) -> dict[str, Shape]:
+    """Check the definitions (see the module docstring) and return each family's shape. With ``random`` (the
+    names declared random), a family not declared random may only be defined by a deterministic expression."""
     out: dict[str, Shape] = {}
     for d in definitions:
         name = d.lhs.base.name
+        if random is not None and name not in random and (
+                d.rhs.has(*v.DISTRIBUTIONS) or any(getattr(a, "name", None) in random
+                                                   for a in d.rhs.atoms(sp.Symbol, sp.IndexedBase))):
+            raise DefinitionError(f"definition '{d.text}': {name} is not declared random, but its right side is")
         if name in out:
             raise DefinitionError(f"definitions '{out[name].definition.text}' and '{d.text}' both define {name}: "
                                   f"one definition per variable")
@@ -169,13 +174,14 @@ def rename_bound(expr: sp.Expr, avoid: set[sp.Symbol]) -> sp.Expr:
     return visit(expr)
 
 
-def instantiate(definition: Definition, target: sp.Indexed) -> sp.Expr | None:
+def instantiate(definition: Definition, target: sp.Indexed, avoid: frozenset = frozenset()) -> sp.Expr | None:
     """If ``target`` is an instance of ``definition.lhs``, the right side at that instance, else None.
 
     A definition holds for every value of the index symbols in its left side, the layer symbol >= 0: s[i, k] := ...
     matches s[i+1, j] with i -> i+1, k -> j (summation variables are renamed first so none is captured), and
     z[i+1, k] := ... matches z[i+1, j] but not z[i, j] or z[0, j] (i - 1 >= 0 is not shown). Left sides are
-    checked to be symbol + constant (see :func:`shapes`), so the match is a subtraction.
+    checked to be symbol + constant (see :func:`shapes`), so the match is a subtraction. ``avoid``: further
+    names the renamed summation variables must not take (those bound around the target).
     """
     lhs = definition.lhs
     if lhs.base.name != target.base.name or len(lhs.indices) != len(target.indices):
@@ -193,11 +199,11 @@ def instantiate(definition: Definition, target: sp.Indexed) -> sp.Expr | None:
         values[symbol] = sp.expand(actual - constant)
         if position == 0 and not nonnegative(values[symbol]):
             return None          # z[i+1, k] := ... says nothing of z[0, k]: the layer symbol is >= 0
-    avoid = set(target.free_symbols).union(*(x.free_symbols for x in values.values()))
+    avoid = set(avoid) | set(target.free_symbols).union(*(x.free_symbols for x in values.values()))
     return rename_bound(definition.rhs, avoid).xreplace(values)
 
 
-def unfold(expr: sp.Expr, definitions: tuple[Definition, ...]) -> sp.Expr:
+def unfold(expr: sp.Expr, definitions: tuple[Definition, ...], avoid: frozenset = frozenset()) -> sp.Expr:
     """Replace defined variables by their definitions, outermost first, each definition used in one round
     (every instance it matches at once); so the unfolding stops when the same variable appears one layer down.
 
@@ -211,7 +217,8 @@ def unfold(expr: sp.Expr, definitions: tuple[Definition, ...]) -> sp.Expr:
             definition = next((d for d in remaining if instantiate(d, atom) is not None), None)
             if definition is None:
                 continue
-            matches = {a: instantiate(definition, a) for a in expr.atoms(sp.Indexed)}
+            names = frozenset(avoid) | expr.atoms(sp.Symbol)      # bound ones too: nothing is captured
+            matches = {a: instantiate(definition, a, names) for a in expr.atoms(sp.Indexed)}
             expr = expr.xreplace({a: value for a, value in matches.items() if value is not None})
             remaining.remove(definition)
             progress = True

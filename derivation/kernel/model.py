@@ -101,7 +101,9 @@ class Model:
         self.declared = {kind: {name: a.id for a in cited for name in getattr(a, kind)}
                          for kind in ("iid", "zero_mean", "symmetric")}
         self.activation = activation          # kernel.activation.ActivationCheck, computed (not a premise)
-        self.values = {name: d.value for name, d in symbols.items() if d.kind == "constant" and d.value is not None}
+        # known constants; a value written in index symbols could be captured by a sum: not used
+        self.values = {name: d.value for name, d in symbols.items() if d.kind == "constant" and d.value is not None
+                       and not any(s.is_integer and not s.is_positive for s in d.value.free_symbols)}
         self._summaries: dict[str, dict] = {}
 
     # ------------------------------------------------------------ vocabulary
@@ -526,10 +528,6 @@ class Model:
                 return no(f"{sp.sstr(x)} depends on {index} through a definition, beside other random terms")
             if any(index in ix.free_symbols and not sp.expand(ix - index).is_Integer for ix in x.indices):
                 return no(f"{sp.sstr(x)} is not indexed by {index} plus a constant")
-        for first, second in ((x, y) for n_, x in enumerate(moving) for y in moving[n_ + 1:]):
-            if first.base.name == second.base.name and not any(
-                    sp.expand(p - q).is_Integer and sp.expand(p - q) != 0 for p, q in zip(first.indices, second.indices)):
-                return no(f"{sp.sstr(first)} and {sp.sstr(second)} may be one variable for some {index}")
             declared = self._declared(x.base.name, "iid", "identically distributed")
             if not declared:
                 return declared
@@ -538,10 +536,21 @@ class Model:
             for y in randoms:
                 if y not in moving and not all(self.distinct_atoms(column, a) for a in self.reach(y)):
                     return no(f"{sp.sstr(y)} may share the variables of {sp.sstr(x)} that {index} selects")
+        for first, second in ((x, y) for n_, x in enumerate(moving) for y in moving[n_ + 1:]):
+            if first.base.name == second.base.name and not any(
+                    sp.expand(p - q).is_Integer and sp.expand(p - q) != 0 for p, q in zip(first.indices, second.indices)):
+                return no(f"{sp.sstr(first)} and {sp.sstr(second)} may be one variable for some {index}")
         group = self._group_of({a.family for a in self.reach(value)})
         if group is None:
             return no(f"the variables of {sp.sstr(value)} are not declared independent")
         return yes(f"{index} selects i.i.d. primitives independent of the rest", [*premises, group])
+
+    def one_law_per_layer(self, instance: sp.Indexed) -> Evidence:
+        """Every instance of the family in this layer has one law (what the representative Var[W[i]] means):
+        a premise for a family that no definition gives; not decided for a defined one."""
+        if instance.base.name in self.shapes:
+            return no(f"{instance.base.name} is defined: one law for all its units is not decided")
+        return self._declared(instance.base.name, "iid", "identically distributed")
 
     def count(self, lo: sp.Expr, hi: sp.Expr) -> Evidence:
         """hi - lo + 1 is a nonnegative integer computed from deterministic limits: sizes are positive

@@ -286,11 +286,14 @@ def oblige_premises_allow(ctx: Context, law: sp.Expr, target: sp.Equality) -> No
 
 
 def requirement(expr: sp.Expr, relation: str, what: str) -> sp.Equality:
-    """An input that must be a requirement (or a compromise between requirements) on a variance."""
+    """An input that must be a requirement (or a compromise between requirements) on a variance Var[W]."""
     if relation not in (REQUIRES, COMPROMISE):
         raise ObligationFailed("a requirement as input", what,
                                f"{sp.sstr(expr)} was not derived by a forward or backward condition")
-    return equation(expr, what)
+    target = equation(expr, what)
+    if not isinstance(target.lhs, v.Var):
+        raise ObligationFailed("a requirement on a variance", what, f"{sp.sstr(target.lhs)} is not a variance")
+    return target
 
 
 # ---------------------------------------------------------------- the rules
@@ -337,7 +340,7 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
             j = fresh_index(expr.atoms(sp.Symbol) | {layer_symbol} - {None})   # bound ones too: no capture
             upper = units_at(s_decl.units, layer_symbol, layer + distance)
             downstream = sp.Indexed(wrt, layer + distance, j)
-            written_out = unfold(downstream, ctx.definitions)
+            written_out = unfold(downstream, ctx.definitions, expr.atoms(sp.Symbol))   # no sum reuses a unit's name
             local = eliminate_deltas(sp.diff(written_out, sp.Indexed(wrt, layer, *units)), ranges)
             total += pull_out_of_sums(eliminate_deltas(sp.Sum(grad.base[layer + distance, j] * local, (j, 1, upper)),
                                                        ranges))
@@ -559,6 +562,9 @@ def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
                 raise ObligationFailed("identically distributed terms", sp.sstr(arg),
                                        f"a moment of a compound expression that depends on {var}")
             ctx.oblige("identically distributed terms", arg, ctx.model.identical(arg, var))
+            others = [ix for ix in arg.indices[1:] if var not in ix.free_symbols]
+            if len(arg.indices) > 1 and others:      # Var[W[i]] stands for every unit of layer i: all must agree
+                ctx.oblige("one law for every unit of the layer", arg, ctx.model.one_law_per_layer(arg))
             return kind(representative(arg, var))
 
         for kind in (v.Var, v.E):
@@ -567,8 +573,13 @@ def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
             raise RuleError(f"the terms still depend on {var} ({sp.sstr(body)})")
         return (limit[2] - limit[1] + 1) * body
 
-    return changed_or_fail(expr, expr.replace(lambda e: isinstance(e, sp.Sum), collapse),
-                           f"no sum over units in {sp.sstr(expr)}")
+    out = expr
+    for _ in range(8):                        # nested sums: every level, each with its own count obligation
+        collapsed = out.replace(lambda e: isinstance(e, sp.Sum), collapse)
+        if collapsed == out:
+            break
+        out = collapsed
+    return changed_or_fail(expr, out, f"no sum over units in {sp.sstr(expr)}")
 
 
 def _constant_variance(expr: sp.Expr, ctx: Context, direction: int) -> sp.Expr:

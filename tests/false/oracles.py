@@ -174,7 +174,8 @@ def layer_gains(n_in: int, n_out: int, var_w: float, seed: int) -> tuple[float, 
 
 
 def _network(kind: str, seed: int, batch: int, width: int = 3, layers: int = 6):
-    """A batch of random tanh networks s[i] = z[i] @ W[i] + skip(i), z[i+1] = tanh(s[i]), loss c . s[last]."""
+    """A batch of random tanh networks s[i] = z[i] @ W[i] + skip(i), z[i+1] = tanh(s[i]), loss c . s[last]
+    (``unread_first``: s[i] = z[i, 1:] @ W[i, 1:], unit 0 of every layer never read)."""
     r = rng(seed)
     z0 = r.standard_normal((batch, width))
     weights = [r.normal(0.0, 1.0 / math.sqrt(width), (batch, width, width)) for _ in range(layers)]
@@ -183,7 +184,10 @@ def _network(kind: str, seed: int, batch: int, width: int = 3, layers: int = 6):
     def forward(override: tuple[int, int, float] | None = None):
         zs, ss = [z0], []
         for i in range(layers):
-            s = np.einsum("bj,bjk->bk", zs[i], weights[i])
+            if kind == "unread_first":                      # unit 0 of z[i] is never read: the sum starts at 1
+                s = np.einsum("bj,bjk->bk", zs[i][:, 1:], weights[i][:, 1:, :])
+            else:
+                s = np.einsum("bj,bjk->bk", zs[i], weights[i])
             if kind == "two_back" and i >= 2:
                 s = s + ss[i - 2]
             elif kind == "from_z" and i >= 1:
@@ -887,3 +891,98 @@ def o_wrong_count():
 @oracle
 def o_condition_wrong_layer():
     return _forward_gain(1 / 12, 4, 12, 34, "the claimed 1/n[i+1]")
+
+
+# class 12: tricks found by an adversarial review of the kernel (capture, reach, layers below a definition, counts)
+
+
+def _mirrored_pairs(what: str) -> Finding:
+    X = [stats.Normal(f"X{k}", 0, 1) for k in range(5)]
+    Y = [X[k] * X[4 - k] for k in range(5)]                 # Y[2] = X[2]**2; the others products of two samples
+    V = [stats.variance(Y[k]) for k in range(5)]
+    listed = ", ".join(str(V[k]) for k in range(1, 5))
+    return exactly(sp.S.Zero, V[1] + V[2] - V[3] - V[4], f"{what}, X ~ Normal(0, 1) independent: the variances "
+                                                       f"of Y for k = 1..4 are {listed}")
+
+
+@oracle
+def c12_iid_mirrored_pair():
+    return _mirrored_pairs("Y[k] = X[k]*X[4 - k]")
+
+
+@oracle
+def c12_iid_mirrored_pair_in_group():
+    return _mirrored_pairs("Y[i, k] = X[i, k]*X[i, 4 - k]")
+
+
+@oracle
+def c12_reach_two_paths():
+    r = rng(40)
+    x0, x1 = r.standard_normal(SAMPLES), r.standard_normal(SAMPLES)      # X[i, k], X[i+1, k]
+    a = x1 + x0                                             # A[i+4, k] = D[i+3, k] = B[i+2, k]
+    return versus_samples((1.0 + 1.0) + 1.0, a + x0, "X ~ Normal(0, 1), A[i+4, k] = X[i+1, k] + X[i, k]: Var[A[i+4, k] "
+                                                     "+ X[i, k]] against the claimed Var[A] + Var[X] = 2 + 1")
+
+
+@oracle
+def c12_chain_rule_captured_unit():
+    i, batch = 2, 50_000
+    ss, weights, gradient = _network("plain", 41, batch)
+    width = ss[0].shape[1]                                  # n[i+1] = n[i+2] = 3
+    g_next = np.stack([gradient(i + 1, j) for j in range(width)], axis=1)
+    actual = sum(gradient(i, j) for j in range(width))     # Sum(g[i, j], (j, 1, n[i+1])) by finite differences
+    diagonal = sum((1 - np.tanh(ss[i][:, j]) ** 2) * weights[i + 1][:, j, j] * g_next[:, j] for j in range(width))
+    claimed = width * diagonal                              # the outer sum over j of a summand without j
+    pathwise = float(np.abs(actual - claimed).max())
+    (v_true, se_true), (v_claim, se_claim) = variance_estimate(actual), variance_estimate(claimed)
+    return versus_estimate(v_claim, se_claim, v_true, se_true,
+                           f"tanh network, width 3, 6 layers: Var[Sum(g[2, j], j)] by finite differences against the "
+                           f"variance of the claimed n[i+1]*Sum(df(s[i, j])*W[i+1, j, j]*g[i+1, j], j) (largest "
+                           f"pathwise difference {pathwise:.3g})")
+
+
+@oracle
+def c12_chain_rule_vacuous_outer_sum():
+    i, batch = 2, 50_000
+    ss, weights, gradient = _network("plain", 44, batch)
+    width = ss[0].shape[1]                                  # n[i+1] = n[i+2] = 3
+    g_next = np.stack([gradient(i + 1, k) for k in range(width)], axis=1)
+    actual = sum(gradient(i, j) for j in range(width))     # Sum(g[i, j], (j, 1, n[i+1])) by finite differences
+    inner = sum((1 - np.tanh(ss[i][:, j]) ** 2) * (weights[i + 1][:, j, :] * g_next).sum(axis=1) for j in range(width))
+    claimed = width * inner                                 # the outer sum over j of a summand that no longer has j
+    (v_true, se_true), (v_claim, se_claim) = variance_estimate(actual), variance_estimate(claimed)
+    return versus_estimate(v_claim, se_claim, v_true, se_true,
+                           "tanh network, width 3: Var[Sum(g[2, j], j)] by finite differences against the variance "
+                           "of the claimed n[i+1]*Sum(df(s[i, j])*Sum(W[i+1, j, k]*g[i+1, k], k), j)")
+
+
+@oracle
+def c12_chain_rule_unread_unit():
+    return _chain_rule_finding("unread_first", 42)
+
+
+@oracle
+def c12_iid_family_with_input():
+    n, r = 5, rng(43)
+    x = r.standard_normal((SAMPLES, n))                     # X[1..N] ~ Normal(0, 1)
+    y = x + 1                                               # Y[k] = X[k] + 1 for k = 1..N
+    actual, se = mean_estimate(y.sum(axis=1))
+    return versus_estimate(n * 0.0, 0.0, actual, se, f"N = {n}, X ~ Normal(0, 1): E[Sum(Y[k], (k, 1, N))] against the "
+                                                      f"claimed N*E[Y] = 0 (E[Y] = 0 for the centred input Y[0])")
+
+
+@oracle
+def c12_unfold_input_layer():
+    r = rng(44)
+    y0, x0 = r.standard_normal(SAMPLES), r.standard_normal(SAMPLES)      # the input Y[0], independent of X[0]
+    return versus_samples(0.0, y0 - x0, "Y[0], X[0] ~ Normal(0, 1) independent: Var[Y[0] - X[0]] against the "
+                                        "claimed Var[1] = 0")
+
+
+@oracle
+def c12_count_outer_negative():
+    v, j, l = sp.Integer(1), sp.Symbol("j", integer=True), sp.Symbol("l", integer=True)
+    left = sum(v * sum(c**2 for c in expanded_sum(1, upper).values()) for upper in range(-2, 1))
+    right = sp.Sum(sp.Sum(v, (l, 1, j)), (j, -2, 0)).doit()
+    return exactly(right, left, f"Var[X] = {v}: Var of each Sum(X[l], (l, 1, j)) for j = -2..0 from its expansion "
+                                f"(SymPy's Karr convention), summed, against Sum(Sum(Var[X], (l, 1, j)), (j, -2, 0))")

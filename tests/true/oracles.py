@@ -341,3 +341,62 @@ def t_iid_scaled_family():
     n = 3
     y = 2 * F.rng(123).standard_normal((SAMPLES, n))
     return samples(n * 4.0, y.sum(axis=1), f"n = {n}, Y = 2*X: n*Var[Y[i]]")
+
+
+@oracle
+def t_iid_shifted_pair_in_group():
+    X = [stats.Normal(f"X{k}", 0, 1) for k in range(7)]
+    V = [stats.variance(X[k] * X[k + 2]) for k in range(5)]  # Y[i, k] = X[i, k]*X[i, k+2]
+    return F.exactly(sp.S.Zero, V[1] + V[2] - V[3] - V[4], "Y[i, k] = X[i, k]*X[i, k+2], X ~ Normal(0, 1) "
+                                                           "independent: the variances of Y for k = 1..4 are "
+                                                           + ", ".join(str(V[k]) for k in range(1, 5)))
+
+
+@oracle
+def t_reach_past_both_paths():
+    r = F.rng(127)
+    x0, x1, x2 = (r.standard_normal(SAMPLES) for _ in range(3))          # X[i, k], X[i+1, k], X[i+2, k]
+    return samples((1.0 + 1.0) + 1.0, (x1 + x0) + x2, "X ~ Normal(0, 1), A[i+4, k] = X[i+1, k] + X[i, k]: "
+                                                      "Var[A[i+4, k] + X[i+2, k]] against Var[A] + Var[X] = 2 + 1")
+
+
+@oracle
+def t_chain_rule_summed_units():
+    i, batch = 2, 50_000
+    ss, weights, gradient = F._network("plain", 128, batch)
+    width = ss[0].shape[1]
+    g_next = np.stack([gradient(i + 1, j) for j in range(width)], axis=1)
+    actual = sum(gradient(i, k) for k in range(width))     # Sum(g[i, k], (k, 1, n[i+1])) by finite differences
+    claimed = sum((1 - np.tanh(ss[i][:, k]) ** 2) * np.einsum("bj,bj->b", weights[i + 1][:, k, :], g_next)
+                  for k in range(width))
+    pathwise = float(np.abs(actual - claimed).max())
+    (v_true, se_true), (v_claim, se_claim) = F.variance_estimate(actual), F.variance_estimate(claimed)
+    return F.versus_estimate(v_claim, se_claim, v_true, se_true,
+                             f"tanh network, width 3, 6 layers: Var[Sum(g[2, k], k)] by finite differences against "
+                             f"the variance of the claimed form (largest pathwise difference {pathwise:.3g})",
+                             sigmas=SIGMAS)
+
+
+@oracle
+def t_chain_rule_outer_unit_j():
+    return t_chain_rule_summed_units()        # the same identity, with the outer and inner units named j and k
+
+
+@oracle
+def t_chain_rule_read_unit():
+    return F._chain_rule_finding("plain", 129, sigmas=SIGMAS)
+
+
+@oracle
+def t_iid_noise_means():
+    n = 5
+    actual, se = F.mean_estimate(F.rng(130).standard_normal((SAMPLES, n)).sum(axis=1))
+    return F.versus_estimate(n * 0.0, 0.0, actual, se, f"N = {n}, X ~ Normal(0, 1): E[Sum(X[k], (k, 1, N))] "
+                                                        f"against N*E[X] = 0", sigmas=SIGMAS)
+
+
+@oracle
+def t_unfold_first_step():
+    x1 = F.rng(131).standard_normal(SAMPLES)
+    y1 = x1 + 1                                             # Y[1] = X[1] + 1
+    return samples(0.0, y1 - x1, "X ~ Normal(0, 1), Y[1] = X[1] + 1: Var[Y[1] - X[1]] against Var[1] = 0")
