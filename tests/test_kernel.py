@@ -281,3 +281,22 @@ def test_control_characters_in_a_file_are_refused():
     text = GLOROT_TEXT.replace('title = "Xavier/Glorot initialisation"', 'title = "X\\u001b[2Jverified"')
     with pytest.raises(LoadError, match="control character U\\+001B"):
         loads(text, "g.toml", ARITIES)
+
+
+def test_a_requirement_rewritten_stays_a_requirement():
+    """F3 is what keeping the variance constant requires; F4 splits its variance: still a requirement, and the
+    result says so (W, Q ~ N(0, 1) satisfy every premise and give Var[W] + Var[Q] = 2, not 1)."""
+    path = os.path.join(os.path.dirname(__file__), "data", "requirement_continued.toml")
+    from derivation.loader import load
+    result = verify(load(path, ARITIES))
+    f4 = result.steps[-1]
+    assert f4.ok and f4.relation == "requires"
+    from derivation.report import qualifiers
+    assert "a requirement: what keeping the variance constant requires" in qualifiers(f4)
+
+
+def test_a_sum_of_a_constant_collapses_only_over_integer_limits():
+    from derivation.kernel.compare import equal
+    w = sp.Symbol("w", positive=True)
+    assert equal(sp.Sum(w, (j, 1, n[i])), n[i] * w)
+    assert not equal(sp.Sum(w, (j, 1, N / 2)), N * w / 2)
