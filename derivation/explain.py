@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from . import prose
 from .printing import pretty
+from .report import qualifiers
 from .kernel.rules import RULES, Choices, RuleError
 from .kernel.check import StepResult, Verification, context_for, subjects
 
@@ -36,6 +37,8 @@ class Explanation:
     without: str
     verdict: str
     ok: bool
+    relation: str = "to"                     # how the result relates to the input: to, ≈ to, requires, chooses
+    qualifiers: list[str] = field(default_factory=list)   # premise, requirement, first order, assumptions
     depth: list[str] = field(default_factory=list)          # the rule's docstring, in depth
     withdrawn: list[Withdrawn] = field(default_factory=list)
 
@@ -59,7 +62,9 @@ def _one(v: Verification, r: StepResult, subject, in_depth: bool) -> Explanation
         inputs=[pretty(x) for x in r.inputs], origin=list(step.inputs),
         start=pretty(step.start) if step.start is not None else None, result=pretty(step.claim),
         note=prose.plain(step.note), needs=needs, without=prose.plain(step.without),
-        verdict=r.verdict if not r.message else f"{r.verdict}: {r.message}", ok=r.ok)
+        verdict=r.verdict if not r.message else f"{r.verdict}: {r.message}", ok=r.ok,
+        relation={"≈": "≈ to", "requires": "requires", "compromise": "chooses"}.get(r.relation, "to"),
+        qualifiers=qualifiers(r))
     if in_depth:
         explanation.depth.extend(inspect.cleandoc(rule.apply.__doc__ or "").splitlines())
         for aid in step.uses:
