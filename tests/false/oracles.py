@@ -986,3 +986,72 @@ def c12_count_outer_negative():
     right = sp.Sum(sp.Sum(v, (l, 1, j)), (j, -2, 0)).doit()
     return exactly(right, left, f"Var[X] = {v}: Var of each Sum(X[l], (l, 1, j)) for j = -2..0 from its expansion "
                                 f"(SymPy's Karr convention), summed, against Sum(Sum(Var[X], (l, 1, j)), (j, -2, 0))")
+
+
+# class 12: tricks found by a second adversarial review (laws of defined families, requirements, values)
+
+
+@oracle
+def c12_iid_representative_other_unit():
+    n = 3
+    X = [stats.Normal(f"X{j}", 0, 1) for j in range(1, n + 1)]
+    V = {k: [stats.variance(k * X[j]) for j in range(n)] for k in (1, 2)}    # Var[Y[i, j, k]], Y[i, j, k] = k*X[i, j]
+    return exactly(sp.S.Zero, sum(V[2]) - sum(V[1]), f"n[i] = {n}, Y[i, j, k] = k*X[i, j], X ~ Normal(0, 1) "
+                                                     f"independent: Var[Y[i, j, 2]] = {V[2][0]} and Var[Y[i, j, 1]] = "
+                                                     f"{V[1][0]} for every j")
+
+
+@oracle
+def c12_iid_shared_unit_factor():
+    X = [stats.Normal(f"X{j}", 0, 1) for j in (1, 2)]
+    Y = [X[j] * X[0] for j in range(2)]                    # Y[i, 1] = X[i, 1]**2, Y[i, 2] = X[i, 2]*X[i, 1]
+    V = [stats.variance(y) for y in Y]
+    return exactly(sp.S.Zero, V[0] + V[1] - 2 * V[1], f"Y[i, j] = X[i, j]*X[i, 1], X ~ Normal(0, 1) independent: "
+                                                      f"Var[Y[i, 1]] = {V[0]}, Var[Y[i, 2]] = {V[1]}")
+
+
+@oracle
+def c12_iid_without_identical_premise():
+    X = [stats.Normal("X1", 0, 1), stats.Normal("X2", 0, 2)]   # independent, not identically distributed
+    offset = stats.Normal("V", 0, 1)
+    V = [stats.variance(x + offset) for x in X]                 # Var[Y[i, j]], Y[i, j] = X[i, j] + V[i]
+    return exactly(sp.S.Zero, V[0] + V[1] - 2 * V[1], f"X[i, 1] ~ Normal(0, 1), X[i, 2] ~ Normal(0, 2), V[i] ~ "
+                                                      f"Normal(0, 1) independent: Var[Y[i, 1]] = {V[0]}, "
+                                                      f"Var[Y[i, 2]] = {V[1]}")
+
+
+@oracle
+def c12_constant_value_index():
+    n, k = 2, 0                                             # the free index k, and m = k, outside the sum
+    Y = stats.Normal("Y", 1, 1)
+    X = [stats.Normal(f"X{l}", 0, 1) for l in range(1, n + 1)]
+    total = sum((l - k) * Y + X[l - 1] for l in range(1, n + 1))    # the summation variable renamed l: nothing captured
+    return exactly(sp.S.Zero, stats.E(total), f"n = {n}, m = k = {k}, Y ~ Normal(1, 1), X[l] ~ Normal(0, 1): "
+                                              f"E[Sum((l - m)*Y + X[l], (l, 1, n))] against the claimed 0")
+
+
+@oracle
+def c12_normal_from_second_moment():
+    n, c = 4, sp.Integer(1)
+    W = stats.Normal("W", c, 1 / sp.sqrt(n))               # sigma = 1/sqrt(n[0]), as claimed
+    gain, se = forward_gain_with_law(lambda r, shape: r.normal(float(c), 1 / math.sqrt(n), shape), n, 45)
+    return exactly(sp.Integer(1) / n, stats.E(W**2), f"n[0] = {n}, W ~ Normal({c}, 1/sqrt(n[0])): E[W**2] against the "
+                                                     f"1/n[0] the forward condition requires (Monte Carlo forward gain "
+                                                     f"{gain:.4g} +- {se:.2g}, not 1)")
+
+
+@oracle
+def c12_constant_defined_random():
+    X = stats.Normal("X", 0, 1)
+    b = X                                                   # b[i, k] = X[i, k]
+    return exactly(stats.variance(X), stats.variance(X + b), "X ~ Normal(0, 1), b[i, k] = X[i, k]: Var[X + b] = "
+                                                             "Var[2*X] against the claimed Var[X]")
+
+
+@oracle
+def c12_iid_nested_inner_count():
+    n, m, var_w = sp.Integer(5), 1, sp.Integer(1)
+    inner = [j for j in range(1, 10) if j <= n / 2]         # the integers j with 1 <= j <= N/2
+    left = sum(var_w for _ in range(1, m + 1) for _ in inner)
+    return exactly(n * m * var_w / 2, left, f"N = {n}, M = {m}, Var[W] = {var_w}: the inner sum runs over j in "
+                                            f"{inner}; claimed N*M*Var[W]/2")

@@ -400,3 +400,56 @@ def t_unfold_first_step():
     x1 = F.rng(131).standard_normal(SAMPLES)
     y1 = x1 + 1                                             # Y[1] = X[1] + 1
     return samples(0.0, y1 - x1, "X ~ Normal(0, 1), Y[1] = X[1] + 1: Var[Y[1] - X[1]] against Var[1] = 0")
+
+
+# others, from a second adversarial review
+
+
+@oracle
+def t_iid_factor_next_layer():
+    X = [stats.Normal(f"X{j}", 0, 1) for j in (1, 2)]      # X[i, 1], X[i, 2]
+    Z = stats.Normal("Z", 0, 1)                             # X[i+1, 1]
+    V = [stats.variance(x * Z) for x in X]                  # Var[Y[i, j]], Y[i, j] = X[i, j]*X[i+1, 1]
+    return F.exactly(sp.S.Zero, V[0] + V[1] - 2 * V[1], f"Y[i, j] = X[i, j]*X[i+1, 1], X ~ Normal(0, 1) independent: "
+                                                        f"Var[Y[i, 1]] = {V[0]}, Var[Y[i, 2]] = {V[1]}")
+
+
+@oracle
+def t_iid_with_identical_premise():
+    X = [stats.Normal(f"X{j}", 0, 1) for j in (1, 2)]
+    offset = stats.Normal("V", 0, 1)
+    V = [stats.variance(x + offset) for x in X]                 # Var[Y[i, j]], Y[i, j] = X[i, j] + V[i]
+    return F.exactly(sp.S.Zero, V[0] + V[1] - 2 * V[1], f"X[i, j], V[i] ~ Normal(0, 1) independent: "
+                                                        f"Var[Y[i, 1]] = {V[0]}, Var[Y[i, 2]] = {V[1]}")
+
+
+@oracle
+def t_iid_nested_integer_count():
+    n, m, sigma = 3, 2, sp.Rational(3, 2)
+    W = {(j, k): stats.Normal(f"W{j}{k}", 0, sigma) for j in range(1, n + 1) for k in range(1, m + 1)}
+    total = sum(stats.variance(w) for w in W.values())
+    return F.exactly(n * m * sigma**2, total, f"N = {n}, M = {m}, W ~ Normal(0, {sigma}): the double sum of "
+                                              f"variances against N*M*Var[W]")
+
+
+@oracle
+def t_constant_undefined():
+    b = 0.7
+    return samples(1.0, F.rng(132).standard_normal(SAMPLES) + b, f"X ~ Normal(0, 1), b = {b}: Var[X + b] = Var[X]")
+
+
+@oracle
+def t_constant_value_number():
+    n, m = 2, 0
+    Y = stats.Normal("Y", 1, 1)
+    X = [stats.Normal(f"X{k}", 0, 1) for k in range(1, n + 1)]
+    return F.exactly(sp.S.Zero, stats.E(sum(m * Y + x for x in X)), f"n = {n}, m = {m}, Y ~ Normal(1, 1), "
+                                                                     f"X[k] ~ Normal(0, 1): E[Sum(m*Y + X[k])]")
+
+
+@oracle
+def t_normal_from_variance():
+    n = 4
+    sigma = 1 / np.sqrt(n)
+    gain, se = F.forward_gain_with_law(lambda r, shape: r.normal(0.0, sigma, shape), n, 133)
+    return F.Finding(1.0, gain, F._tolerance(se, SIGMAS, 1.0), f"n[0] = {n}, W ~ Normal(0, {sigma:.4g}): forward gain")
