@@ -157,8 +157,6 @@ class Model:
 
     # ------------------------------------------------------------ layers
 
-    _nonnegative = staticmethod(nonnegative)
-
     def cases(self, instance: sp.Indexed) -> tuple[bool, bool]:
         """(may be primitive, may be defined) for an instance, from its layer and its family's definition."""
         shape = self.shapes.get(instance.base.name)
@@ -169,8 +167,8 @@ class Model:
             difference = sp.expand(layer - shape.offset)
             return difference != 0, not (difference.is_Number and difference != 0)
         # layers are nonnegative: below the offset an instance is primitive (the input z[0, j]), from it on defined
-        return (shape.offset > 0 and not self._nonnegative(layer - shape.offset),
-                not self._nonnegative(shape.offset - 1 - layer))
+        return (shape.offset > 0 and not nonnegative(layer - shape.offset),
+                not nonnegative(shape.offset - 1 - layer))
 
     def defined_value(self, instance: sp.Indexed) -> sp.Expr:
         """The definition's right side at ``instance``, in the case where the definition applies: its layer

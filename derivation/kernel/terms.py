@@ -96,15 +96,6 @@ def moments_of(expr: sp.Expr) -> list[sp.Expr]:
     return sorted(expr.atoms(Var, E), key=sp.default_sort_key)
 
 
-def base_name(x: sp.Expr) -> str | None:
-    """The declared name behind a symbol or indexed variable: ``z`` for z[i, j], ``a`` for a."""
-    if isinstance(x, sp.Indexed):
-        return x.base.name
-    if isinstance(x, (sp.Symbol, sp.IndexedBase)):
-        return x.name
-    return None
-
-
 def peel(s: sp.Sum) -> tuple[sp.Expr, tuple[sp.Symbol, sp.Expr, sp.Expr]]:
     """A sum as (body, outermost limit). SymPy merges a sum of a sum into one Sum with several limits,
     innermost first; peeling the last limit treats every Sum as nested single sums."""
