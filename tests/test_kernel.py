@@ -300,3 +300,70 @@ def test_a_sum_of_a_constant_collapses_only_over_integer_limits():
     w = sp.Symbol("w", positive=True)
     assert equal(sp.Sum(w, (j, 1, n[i])), n[i] * w)
     assert not equal(sp.Sum(w, (j, 1, N / 2)), N * w / 2)
+
+
+# ---------------------------------------------------------------- edges found by mutation testing
+
+
+V = sp.IndexedBase("V", real=True)
+
+
+def _family(definition_lhs, definition_rhs, premises):
+    symbols = {**SYMBOLS, "Y": SymbolDecl("Y", "random"), "V": SymbolDecl("V", "random")}
+    return Model(symbols, (Definition(definition_lhs, definition_rhs, "Y"),), premises, None)
+
+
+@pytest.mark.parametrize("rhs, holds, says", [
+    (X[i, k] * X[i, k + 2], True, "selects i.i.d. primitives"),
+    (X[i, k] * X[i, 4 - k], False, "is not indexed by k plus a constant"),        # k = 2: X[i, 2]**2
+    (X[i, k] * X[i, 1], False, "may share the variables"),                       # k = 1: X[i, 1]**2
+    (X[i, k, 1] * X[i, 1, k], False, "may be one variable"),                    # k = 1: X[i, 1, 1]**2
+    (k * X[i, k], False, "outside its random variables"),
+    (X[i, k] + V[i, 0], True, "selects i.i.d. primitives"),
+])
+def test_identical_distribution_of_a_defined_family(rhs, holds, says):
+    Yb = sp.IndexedBase("Y", real=True)
+    premises = (Assumption("A", "p", "p", independent=frozenset("XV"), iid=frozenset("X")),)
+    evidence = _family(Yb[i, k], rhs, premises).identical(Yb[i, k], k)
+    assert bool(evidence) is holds and says in evidence.text
+    if holds:
+        assert evidence.premises == ("A",)
+
+
+def test_identical_distribution_needs_the_iid_premise_and_a_layer_that_stays():
+    Yb = sp.IndexedBase("Y", real=True)
+    no_iid = (Assumption("A", "p", "p", independent=frozenset("XV")),)
+    refused = _family(Yb[i, k], X[i, k] + V[i, 0], no_iid).identical(Yb[i, k], k)
+    assert not refused and "no cited assumption declares X identically distributed" in refused.text
+    mdl = model()
+    assert mdl.identical(X[j], j)                                     # one index, no definition: a unit index
+    layered = mdl.identical(z[j, k], j)
+    assert not layered and "the layer of z[j, k] depends on j" in layered.text
+    assert not mdl.identical(v.f(X[j]), j)                            # not one family's instance
+
+
+def test_one_law_per_layer():
+    mdl = model()
+    assert mdl.one_law_per_layer(W[i, j, k])
+    assert not mdl.one_law_per_layer(s[i, k])                         # defined: not decided
+
+
+def test_counts_need_declared_sizes_and_no_moments():
+    plain = sp.IndexedBase("m")                                         # no assumptions on the base itself
+    symbols = {**SYMBOLS, "m": SymbolDecl("m", "size")}
+    mdl = Model(symbols, (), (), None)
+    assert mdl.count(sp.S.One, plain[i])                                # a declared size is a positive integer
+    assert not Model({**SYMBOLS, "m": SymbolDecl("m", "constant")}, (), (), None).count(sp.S.One, plain[i])
+    assert not mdl.count(sp.S.One, v.E(X[1]))
+    assert not mdl.count(sp.S.One, v.Var(X[1]))
+    assert mdl.count(j, j) and not mdl.count(sp.S.One, j)
+
+
+def test_evidence_carries_its_premises():
+    mdl = model()
+    assert mdl.independent(z[i, j], W[i, j, k]).premises == ("A",)
+    assert mdl.symmetric(s[i, k]).premises == ("A",)
+    assert mdl.independent(X[j], X[j + 1])                             # j and j + 1 differ by a constant
+    distinct = frozenset({frozenset((j, jj))})
+    assert mdl.uncorrelated(z[i, j] * W[i, j, k], z[i, jj] * W[i, jj, k], distinct).premises == ("A",)
+    assert not mdl.uncorrelated(X[j] * Y, X[jj] * Y)                    # j, j' not known distinct; Y shared
