@@ -367,3 +367,49 @@ def test_evidence_carries_its_premises():
     distinct = frozenset({frozenset((j, jj))})
     assert mdl.uncorrelated(z[i, j] * W[i, j, k], z[i, jj] * W[i, jj, k], distinct).premises == ("A",)
     assert not mdl.uncorrelated(X[j] * Y, X[jj] * Y)                    # j, j' not known distinct; Y shared
+
+
+def test_a_definition_of_one_fixed_layer():
+    """Y[0, k] := 2*X[0, k] defines layer 0 only: Y[1, k] is primitive, Y[i, k] may be either."""
+    Yb = sp.IndexedBase("Y", real=True)
+    symbols = {**SYMBOLS, "Y": SymbolDecl("Y", "random")}
+    mdl = Model(symbols, (Definition(Yb[0, k], 2 * X[0, k], "Y[0, k]"),), (PREMISES,), None)
+    assert mdl.cases(Yb[0, k]) == (False, True)
+    assert mdl.cases(Yb[1, k]) == (True, False)
+    assert mdl.cases(Yb[i, k]) == (True, True)
+    from derivation.kernel.definitions import instantiate
+    definition = mdl.shapes["Y"].definition
+    assert instantiate(definition, Yb[0, j]) == 2 * X[0, j] and instantiate(definition, Yb[1, j]) is None
+
+
+def test_odd_powers_and_sign_flips():
+    mdl = model()
+    assert mdl.centred(W[i, j, k] ** 3)                                # symmetric W: odd powers are centred
+    assert not mdl.centred(W[i, j, k] ** 2)
+    assert not mdl.centred(X[1] ** 3)                                   # centred is not symmetric
+    assert mdl.symmetric(W[i, 1, k] * z[i, 1] + W[i, 2, k] * z[i, 2])
+    assert not mdl.symmetric(W[i, 1, k] ** 2 + W[i, 2, k])
+    assert not mdl.symmetric(X[1] + X[2])                               # X is not declared symmetric
+
+
+def test_independence_of_a_constant_needs_no_declaration():
+    bare = model(premises=())
+    assert bare.independent(X[1], sp.Integer(3)) and bare.independent(sp.Integer(3), X[1])
+    not_centred = Assumption("A", "p", "p", independent=frozenset("X"))
+    distinct = frozenset({frozenset((j, jj))})
+    assert model(premises=(not_centred,)).uncorrelated(X[j], X[jj], distinct)      # by independence alone
+
+
+def test_only_random_families_are_defined_by_random_expressions():
+    with pytest.raises(DefinitionError, match="not declared random"):
+        shapes((Definition(c[i, k], X[i, k], "c[i, k]"),), frozenset("X"))
+    with pytest.raises(DefinitionError, match="not declared random"):
+        shapes((Definition(c[i, k], v.Uniform(0, 1), "c[i, k]"),), frozenset("X"))
+    assert shapes((Definition(c[i, k], 2 * n[i], "c[i, k]"),), frozenset("X"))
+
+
+def test_symbolic_powers_need_a_positive_base():
+    t = sp.Symbol("t", real=True)
+    assert domain.problem(N**t) is None
+    assert domain.problem(M**t) is not None
+    assert domain.problem(2**M) is None
