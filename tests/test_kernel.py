@@ -413,3 +413,25 @@ def test_symbolic_powers_need_a_positive_base():
     assert domain.problem(N**t) is None
     assert domain.problem(M**t) is not None
     assert domain.problem(2**M) is None
+
+
+def test_layer_boundaries_of_a_shifted_definition():
+    mdl = model()
+    assert mdl.cases(z[0, k]) == (True, False) and mdl.cases(z[1, k]) == (False, True)
+    from derivation.kernel.definitions import instantiate
+    assert instantiate(LAYERED[0], z[0, k]) is None and instantiate(LAYERED[0], z[i, k]) is None
+    assert instantiate(LAYERED[0], z[i + 1, j]) == v.f(s[i, j])
+    Yb = sp.IndexedBase("Y", real=True)
+    fixed = Model({**SYMBOLS, "Y": SymbolDecl("Y", "random")}, (Definition(Yb[2, k], X[2, k], "Y[2, k]"),), (), None)
+    assert fixed.cases(Yb[2, k]) == (False, True) and fixed.cases(Yb[-2 + 4, k]) == (False, True)
+    assert fixed.cases(Yb[1, k]) == (True, False)
+
+
+def test_only_the_layer_may_be_a_constant_on_the_left():
+    with pytest.raises(DefinitionError, match="must be an index symbol"):
+        shapes((Definition(z[i, 0], s[i, 0], "z[i, 0]"),))
+
+
+def test_symbolic_powers_of_a_variance_are_refused():
+    t = sp.Symbol("t", real=True)
+    assert domain.problem(v.Var(Y) ** t) is not None                   # Var may be 0: 0**t is not real for t < 0
