@@ -358,13 +358,21 @@ class Model:
 
     # ------------------------------------------------------------ means and symmetry
 
-    def centred(self, expr: sp.Expr, depth: int = 0) -> Evidence:
-        """E[expr] = 0, decided (see the module docstring)."""
-        expr = self.with_values(expr)
+    def _settled(self, expr: sp.Expr, depth: int, what: str) -> Evidence | None:
+        """What a mean or a symmetry is without looking inside: a constant is centred and symmetric exactly
+        when it is 0; past the depth bound nothing is decided. None: look inside."""
         if not self.is_random(expr):
             return yes("it is 0") if sp.expand(expr) == 0 else no(f"{sp.sstr(expr)} is a constant not known to be 0")
         if depth > DEPTH:
-            return no(f"the mean of {sp.sstr(expr)} is not decided within {DEPTH} definitions")
+            return no(f"{what} of {sp.sstr(expr)} is not decided within {DEPTH} definitions")
+        return None
+
+    def centred(self, expr: sp.Expr, depth: int = 0) -> Evidence:
+        """E[expr] = 0, decided (see the module docstring)."""
+        expr = self.with_values(expr)
+        settled = self._settled(expr, depth, "the mean")
+        if settled is not None:
+            return settled
         if isinstance(expr, v.DISTRIBUTIONS):
             mean = sp.cancel(v.raw_moment(expr, 1))
             return yes(f"the mean of {sp.sstr(expr)} is 0") if mean == 0 else no(f"E[{sp.sstr(expr)}] = {sp.sstr(mean)}")
@@ -415,10 +423,9 @@ class Model:
     def symmetric(self, expr: sp.Expr, depth: int = 0) -> Evidence:
         """expr has the law of -expr, decided (see the module docstring)."""
         expr = self.with_values(expr)
-        if not self.is_random(expr):
-            return yes("it is 0") if sp.expand(expr) == 0 else no(f"{sp.sstr(expr)} is a nonzero constant")
-        if depth > DEPTH:
-            return no(f"the symmetry of {sp.sstr(expr)} is not decided within {DEPTH} definitions")
+        settled = self._settled(expr, depth, "the symmetry")
+        if settled is not None:
+            return settled
         if isinstance(expr, v.Uniform):
             return yes("a uniform law centred at 0") if sp.expand(expr.args[0] + expr.args[1]) == 0 else \
                 no(f"{sp.sstr(expr)} is not symmetric about 0")
