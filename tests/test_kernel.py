@@ -435,3 +435,11 @@ def test_only_the_layer_may_be_a_constant_on_the_left():
 def test_symbolic_powers_of_a_variance_are_refused():
     t = sp.Symbol("t", real=True)
     assert domain.problem(v.Var(Y) ** t) is not None                   # Var may be 0: 0**t is not real for t < 0
+
+
+def test_a_side_branch_leaves_the_gradient_undetermined():
+    from derivation.loader import load
+    path = os.path.join(os.path.dirname(__file__), "data", "side_branch.toml")
+    b0 = verify(load(path, ARITIES)).steps[0]
+    assert b0.verdict == REFUSED and b0.failed == "the definitions determine the gradient"
+    assert "y uses s but never reaches a later s" in b0.message

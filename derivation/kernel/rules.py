@@ -374,10 +374,9 @@ def _uses(family: str, ctx: Context) -> list[int]:
         distances.add(int(distance))
     if not distances:
         raise RuleError(f"the definitions never use {family} to define a later {family}")
-    for d in ctx.definitions:
-        if d is not own and any(a.base.name == family for a in d.rhs.atoms(sp.Indexed)) and \
-                not any(x.base.name == d.lhs.base.name for x in written.atoms(sp.Indexed)) and \
-                not _feeds(d.lhs.base.name, own, others):
+    feeding = _feeding(own, others)
+    for d in others:
+        if any(a.base.name == family for a in d.rhs.atoms(sp.Indexed)) and d.lhs.base.name not in feeding:
             raise ObligationFailed("the definitions determine the gradient", family,
                                    f"{d.lhs.base.name} uses {family} but never reaches a later {family}")
     return sorted(distances)
@@ -392,9 +391,17 @@ def _at_layer(definition: Definition, layer: sp.Expr) -> sp.Expr:
     return value
 
 
-def _feeds(name: str, own: Definition, others: tuple[Definition, ...]) -> bool:
-    return any(a.base.name == name for a in own.rhs.atoms(sp.Indexed)) or \
-        any(a.base.name == name for d in others for a in d.rhs.atoms(sp.Indexed))
+def _feeding(own: Definition, others: tuple[Definition, ...]) -> set[str]:
+    """The families whose values reach the right side of ``own`` through the definitions (transitively)."""
+    found: set[str] = set()
+    frontier = [own]
+    while frontier:
+        for atom in frontier.pop().rhs.atoms(sp.Indexed):
+            name = atom.base.name
+            if name not in found:
+                found.add(name)
+                frontier += [d for d in others if d.lhs.base.name == name]
+    return found
 
 
 def _layer_symbol(units: sp.Expr) -> sp.Symbol | None:
