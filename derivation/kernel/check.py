@@ -185,9 +185,15 @@ def context_for(derivation: Derivation, uses, computed: ActivationCheck | None, 
                    tuple(r.step.rule for r in before), premises)
 
 
-def _nominal(ctx: Context, rule) -> Context:
-    ctx.relation = rule.relation
-    return ctx
+def _first_equal(derived, claim) -> tuple[sp.Expr, Comparison]:
+    """The first of a rule's results (several when it returns Choices) equal to the claim, with its comparison;
+    else the first result and its comparison."""
+    options = derived if isinstance(derived, Choices) else (derived,)
+    for option in options:
+        comparison = compare(option, claim)
+        if comparison.equal:
+            return option, comparison
+    return options[0], (comparison if len(options) == 1 else compare(options[0], claim))
 
 
 def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, derivation: Derivation,
@@ -236,19 +242,12 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
                                                       or (a.rectifier and "rectifier" in rule.needs)):
             name = (check or rectifier).name
             return result(ASSUMPTION, message=f"assumption {a.id} fails for {name}: {outcome.evidence}")
-    ctx = _nominal(context_for(derivation, step.uses, computed, check, rectifier, subject,
-                               tuple(r.relation for r in before), found, tuple(before)), rule)
+    ctx = context_for(derivation, step.uses, computed, check, rectifier, subject,
+                      tuple(r.relation for r in before), found, tuple(before))
+    ctx.relation = rule.relation
     try:
         with time_limit(STEP_SECONDS):
-            derived = rule.apply(*inputs, ctx)
-            options = derived if isinstance(derived, Choices) else (derived,)
-            for option in options:
-                comparison = compare(option, step.claim)
-                if comparison.equal:
-                    break
-            derived = option if comparison.equal else options[0]
-            if not comparison.equal and len(options) > 1:
-                comparison = compare(derived, step.claim)
+            derived, comparison = _first_equal(rule.apply(*inputs, ctx), step.claim)
     except ObligationFailed as exc:
         return result(REFUSED, message=str(exc), failed=exc.name, ctx=ctx)
     except RuleError as exc:
