@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from .activations import activation_expr
-from .kernel.check import (ASSUMPTION, INAPPLICABLE, REFUSED, VERIFIED, WRONG, AssumptionResult,  # noqa: F401
+from .kernel.check import (ASSUMPTION, INAPPLICABLE, REFUSED, VERIFIED, WRONG, AssumptionResult,
                            StepResult, Verification, context_for, subjects)
 from .kernel.check import verify as _verify
 from .kernel.derivation import Derivation
+
+__all__ = ["ASSUMPTION", "INAPPLICABLE", "REFUSED", "VERIFIED", "WRONG", "AssumptionResult", "StepResult",
+           "Verification", "context_for", "subjects", "verify"]   # the kernel's results, re-exported for the rest
 
 
 def verify(derivation: Derivation, activation: str | None = None) -> Verification:
