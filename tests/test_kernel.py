@@ -443,3 +443,16 @@ def test_a_side_branch_leaves_the_gradient_undetermined():
     b0 = verify(load(path, ARITIES)).steps[0]
     assert b0.verdict == REFUSED and b0.failed == "the definitions determine the gradient"
     assert "y uses s but never reaches a later s" in b0.message
+
+
+def test_second_moments_are_variance_plus_squared_mean():
+    # E[X^2] = Var[X] + E[X]^2: the product variance claimed in second moments is the rule's result
+    from derivation.kernel.compare import canonical, equal
+    from derivation.loader import load
+    assert equal(v.E(X[j] ** 2), v.Var(X[j]) + v.E(X[j]) ** 2)
+    assert equal(v.E(X[j] ** 2 * W[j] ** 2), v.Var(X[j] * W[j]) + v.E(X[j] * W[j]) ** 2)   # E[(X W)^2]
+    assert canonical(v.E(X[j] + X[j] ** 2)) == v.E(X[j] + X[j] ** 2)        # not a square: left alone
+    assert not equal(v.E(X[j] ** 2), v.Var(X[j]))
+    path = os.path.join(os.path.dirname(__file__), "data", "product_second_moments.toml")
+    p1 = verify(load(path, ARITIES)).steps[0]
+    assert p1.ok, (p1.verdict, p1.message)

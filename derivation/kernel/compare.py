@@ -1,8 +1,8 @@
 """Is the claimed expression mathematically equal to the derived one?
 
 Not string comparison: both sides are brought to a canonical form (summation variables renamed by
-position, sums split over their terms with constant factors pulled out, products expanded) and their
-difference must expand to 0. If it does not, a bounded simplification of the difference is tried, with
+position, sums split over their terms with constant factors pulled out, products expanded, second moments
+written as variance plus squared mean: E[X^2] = Var[X] + E[X]^2) and their difference must expand to 0. If it does not, a bounded simplification of the difference is tried, with
 moments and sums treated as opaque symbols. Only a difference proven 0 counts as equal.
 
 The only assumptions it uses are the model's: every expression reaching it is real (kernel.domain refuses
@@ -78,7 +78,36 @@ def _simplified(expr: sp.Expr) -> sp.Expr:
 
 def canonical(expr: sp.Expr) -> sp.Expr:
     """A normal form in which equal sums and moments look the same (see module docstring)."""
-    return _expand_sums(_rename_bound(expr))
+    return _second_moments(_expand_sums(_rename_bound(expr)))
+
+
+def _second_moments(expr: sp.Expr) -> sp.Expr:
+    """Every mean of a square, E[X^2], written as Var[X] + E[X]^2, then expanded.
+
+    Var[X] = E[(X - E[X])^2] = E[X^2] - 2 E[X] E[X] + E[X]^2 = E[X^2] - E[X]^2 by linearity of E, so the
+    rewriting holds for every X with a finite second moment (every random variable here has the finite moments
+    the rules use). A square is what the expanded canonical form shows as one: a power with an even exponent,
+    X^(2m) = (X^m)^2, or a product of such powers, prod_k X_k^(2m_k) = (prod_k X_k^(m_k))^2; a square of a sum
+    is expanded inside E before this step, so it is not one. Applied to both sides of a comparison alike, it
+    identifies E[A^2] E[B^2] - E[A]^2 E[B]^2 with E[A]^2 Var[B] + E[B]^2 Var[A] + Var[A] Var[B]."""
+    if not expr.args or isinstance(expr, sp.Indexed):
+        return expr
+    rebuilt = expr.func(*[_second_moments(a) for a in expr.args])
+    if isinstance(rebuilt, v.E):
+        root = _square_root(rebuilt.args[0])
+        if root is not None:
+            return sp.expand(v.Var(root) + _second_moments(v.E(root)) ** 2)
+        return rebuilt
+    return sp.expand(rebuilt) if isinstance(rebuilt, (sp.Add, sp.Mul, sp.Pow)) else rebuilt
+
+
+def _square_root(expr: sp.Expr) -> sp.Expr | None:
+    """X when ``expr`` is written X^2: a power with an even positive integer exponent, or a product of such
+    powers (no numeric factor); else None."""
+    factors = sp.Mul.make_args(expr)
+    if not all(isinstance(x, sp.Pow) and x.exp.is_Integer and x.exp > 0 and x.exp % 2 == 0 for x in factors):
+        return None
+    return sp.Mul(*[x.base ** (x.exp // 2) for x in factors])
 
 
 def _rename_bound(expr: sp.Expr, depth: int = 0) -> sp.Expr:
