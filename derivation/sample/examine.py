@@ -20,6 +20,7 @@ the whole chain are used instead, and the report says so.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,11 +30,12 @@ from ..kernel import terms as v
 from ..kernel.check import Verification, StepResult
 from ..kernel.derivation import Derivation, Step
 from ..kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
-from .estimate import BATCHES, Agreement, Reading, agree
+from .estimate import BATCHES, Z, Agreement, Reading, agree
 from .laws import stable_seed
 from .world import CannotSample, NotOneNumber, Premises, World
 
 DEFAULT_SAMPLES = 40_000
+APPROXIMATION_SLACK = 0.25      # a linearisation is refuted when its error exceeds the expected one by this
 
 EQUAL_KIND, APPROXIMATE, REQUIREMENT, COMPROMISE_KIND, SOLVE, PREMISE, NOT_SAMPLED = (
     "equal", "approximate", "requirement", "compromise", "solve", "premise", "not sampled")
@@ -85,7 +87,10 @@ def examine_step(derivation: Derivation, result: StepResult, subject, chain: fro
         try:
             outcome = _examine(derivation, result, claim, subject, premises, activation, third, seed, samples)
         except NotOneNumber as exc:
-            outcome = Examination(step.id, NOT_SAMPLED, detail=str(exc))
+            # the claim writes one number for instances that differ: refuted; in the input: not examined
+            outcome = Examination(step.id, EQUAL_KIND if exc.in_claim else NOT_SAMPLED,
+                                  agreement=Agreement(float("nan"), 0.0, False, None) if exc.in_claim else None,
+                                  detail=str(exc), values=exc.values)
             continue
         except CannotSample as exc:
             return Examination(step.id, NOT_SAMPLED, detail=str(exc))
@@ -125,9 +130,48 @@ def _examine(derivation: Derivation, result: StepResult, claim, subject, premise
     if relation == APPROX:
         return _approximate(world, step, claim, source, third)
     world.fix_indices([source, claim])
-    _set_top(world, [source, claim])
-    left, right = world.number(source), world.number(claim)
-    return _done(world, step, EQUAL_KIND, left, right, "the input and the claim")
+    _set_top(world, [source, claim], above=2 if step.rule == "chain rule" else 0)
+    if _is_random(world, source) or _is_random(world, claim):
+        return _random_equal(world, step, source, claim)
+    left = world.number(source)
+    return _done(world, step, EQUAL_KIND, left, _claimed(world, claim), "the input and the claim")
+
+
+def _claimed(world: World, claim) -> np.ndarray:
+    """The claim's value; a family-level moment that is not one number there refutes the claim."""
+    try:
+        return world.number(claim)
+    except NotOneNumber as exc:
+        exc.in_claim = True
+        exc.values = tuple(sorted(world.values.items()))
+        raise
+
+
+def _is_random(world: World, expr) -> bool:
+    """Whether ``expr`` has a random variable outside every Var[...] and E[...]."""
+    if isinstance(expr, (v.Var, v.E)):
+        return False
+    if isinstance(expr, (v.f, v.df, v.Uniform, v.Normal)):
+        return True
+    if isinstance(expr, sp.Indexed):
+        return world._kind(expr.base) == "random"
+    if isinstance(expr, sp.Symbol):
+        return world._kind(expr) == "random"
+    return any(_is_random(world, a) for a in expr.args)
+
+
+def _random_equal(world: World, step: Step, source, claim) -> Examination:
+    """Two random expressions are equal when they are equal draw by draw: the root mean square of their
+    difference must vanish (up to 1e-6 of their size, the finite differences of a gradient)."""
+    a, b = np.broadcast_arrays(np.asarray(world.draws_of(source), dtype=float),
+                               np.asarray(world.draws_of(claim), dtype=float))
+    rms = float(np.sqrt(np.mean((a - b) ** 2)))
+    scale = float(np.sqrt(np.mean(a**2) + np.mean(b**2)))
+    holds = bool(np.isfinite(rms)) and rms <= 1e-6 * max(1.0, scale)
+    return Examination(step.id, EQUAL_KIND, Reading(float(np.mean(a)), 0.0), Reading(float(np.mean(b)), 0.0),
+                       Agreement(rms, 0.0, holds, None),
+                       "the input and the claim, draw by draw (their mean shown; root mean square difference)",
+                       tuple(sorted(world.values.items())))
 
 
 def _done(world: World, step: Step, kind: str, left: np.ndarray, right: np.ndarray, detail: str, **extra):
@@ -135,8 +179,9 @@ def _done(world: World, step: Step, kind: str, left: np.ndarray, right: np.ndarr
                        tuple(sorted(world.values.items())), **extra)
 
 
-def _set_top(world: World, exprs) -> None:
-    """The top layer of the gradients: the highest layer of a gradient variable the step mentions."""
+def _set_top(world: World, exprs, above: int = 0) -> None:
+    """The top layer of the gradients: the highest layer of a gradient variable the step mentions (plus
+    ``above``: a chain rule is a fact about the network, examined with every gradient it mentions computed)."""
     gradients = {n for n, d in world.decl.items() if d.gradient_of}
     layers = []
     for expr in exprs:
@@ -146,7 +191,7 @@ def _set_top(world: World, exprs) -> None:
                     layers.append(world._integer(node.indices[0], {}))
                 except CannotSample:
                     continue
-    world.top = max(layers) if layers else None
+    world.top = max(layers) + above if layers else None
 
 
 def _approximate(world: World, step: Step, claim, source, third) -> Examination:
@@ -162,11 +207,33 @@ def _approximate(world: World, step: Step, claim, source, third) -> Examination:
     if third is not None and calls:
         u = world.draws_of(calls[0].args[0])
         spread = float(np.var(u))
-        predicted = float(third) * spread
+        predicted = float(world.exact(sp.sympify(third), {})) * spread
         kurtosis = float(np.mean((u - np.mean(u)) ** 4) / spread**2) if spread > 0 else None
-    return _done(world, step, APPROXIMATE, left, right,
-                 f"the claim and the input with f linearised at 0 (f(u) = {f0:.4g} + {f1:.4g} u)",
-                 measured=measured, predicted=predicted, kurtosis=kurtosis)
+    examination = _done(world, step, APPROXIMATE, left, right,
+                        f"the claim and the input with f linearised at 0 (f(u) = {f0:.4g} + {f1:.4g} u)",
+                        measured=measured, predicted=predicted, kurtosis=kurtosis)
+    expected = expected_error(examination, isinstance(calls[0], v.f) if calls else True)
+    if examination.agrees and math.isfinite(measured.value) and \
+            abs(measured.value - expected) > Z * measured.se + max(APPROXIMATION_SLACK, 3 * abs(expected)):
+        from dataclasses import replace
+        examination = replace(examination, agreement=Agreement(examination.agreement.difference,
+                                                               examination.agreement.se, False, None),
+                              detail=f"the linearisation is not accurate to first order here: the input differs "
+                                     f"from the claim by {100 * measured.value:.3g}%, where the first neglected "
+                                     f"term is {100 * expected:.2g}%")
+    return examination
+
+
+def expected_error(examination: Examination, of_f: bool) -> float:
+    """The first neglected term for this argument: for ``Var[f(u)]`` with symmetric centred ``u``,
+    ``f(u) = u + f'''(0) u^3/6 + ...`` gives ``Var[f(u)]/Var[u] - 1 = (f'''(0)/3) E[u^4]/Var[u] + ...``, which is the
+    kernel's Gaussian ``f'''(0) Var[u]`` times kurtosis/3; for ``E[f'(u)^2]`` it is ``f'''(0) Var[u]`` whatever
+    the kurtosis. 0 when the kernel predicted nothing."""
+    if examination.predicted is None:
+        return 0.0
+    if of_f and examination.kurtosis is not None:
+        return examination.predicted * examination.kurtosis / 3
+    return examination.predicted
 
 
 def _taylor(world: World) -> tuple[float, float]:
@@ -180,7 +247,14 @@ def _taylor(world: World) -> tuple[float, float]:
     right, left = (at(h) - f0) / h, (f0 - at(-h)) / h
     if abs(right - left) > 1e-3 * max(1.0, abs(right)):
         raise CannotSample(f"the activation has no derivative at 0 (one-sided slopes {left:.3g} and {right:.3g})")
-    return f0, (right + left) / 2
+    slope = (right + left) / 2
+    try:                                   # the exact derivative at 0, where SymPy has one that agrees
+        exact = float(_Bound(world, 0.0).walk(world.derivative))
+        if abs(exact - slope) <= 1e-4 * max(1.0, abs(slope)):
+            slope = exact
+    except (CannotSample, TypeError, ValueError):
+        pass
+    return f0, slope
 
 
 def _requirement(world: World, step: Step, claim: sp.Equality, inputs, subject) -> Examination:
@@ -199,7 +273,10 @@ def _requirement(world: World, step: Step, claim: sp.Equality, inputs, subject) 
     world.fix_indices([inputs[0], moved, claim])
     _set_top(world, [inputs[0], moved])
     layer = target.indices[0] if isinstance(target, sp.Indexed) and target.indices else None
-    if layer is None:
+    if layer is not None and layer.is_Integer:
+        world.imposed[(family, int(layer))] = _positive(world, claim.rhs, {})
+        how = f"Var[{sp.sstr(target)}] := {sp.sstr(claim.rhs)}"
+    elif layer is None:
         world.imposed[(family, None)] = _positive(world, claim.rhs, {})
         how = f"Var[{family}] := {sp.sstr(claim.rhs)}"
     else:
@@ -233,8 +310,13 @@ def _compromise(world: World, step: Step, claim: sp.Equality, inputs) -> Examina
     v1, v2 = world.number(facts[0].rhs), world.number(facts[1].rhs)
     with np.errstate(all="ignore"):
         harmonic = 2 / (1 / v1 + 1 / v2)
-    return _done(world, step, COMPROMISE_KIND, harmonic, world.number(claim.rhs),
-                 "the harmonic mean 2/(1/v1 + 1/v2) of the two requirements and the claim")
+    examination = _done(world, step, COMPROMISE_KIND, harmonic, world.number(claim.rhs),
+                        "the harmonic mean 2/(1/v1 + 1/v2) of the two requirements and the claim")
+    if agree(v1, v2).holds:
+        from dataclasses import replace
+        examination = replace(examination, agreement=Agreement(0.0, 0.0, False, None),
+                              detail=f"no compromise: the two requirements are the same here ({float(v1[0]):.6g})")
+    return examination
 
 
 def _solve(world: World, step: Step, claim: sp.Equality, inputs) -> Examination:

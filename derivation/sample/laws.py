@@ -66,7 +66,7 @@ def choose(key: tuple, centred: bool, symmetric: bool, small: bool, seed: int) -
         shape = SYMMETRIC_SHAPES[int(rng.integers(len(SYMMETRIC_SHAPES)))]
     else:
         shape = SKEWED_SHAPES[int(rng.integers(len(SKEWED_SHAPES)))]
-    low, high = (0.2, 0.45) if small else (0.5, 1.5)
+    low, high = (0.1, 0.3) if small else (0.5, 1.5)
     sd = float(rng.uniform(low, high))
     mean = 0.0
     if not (centred or symmetric):

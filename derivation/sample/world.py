@@ -50,6 +50,9 @@ class CannotSample(Exception):
 class NotOneNumber(CannotSample):
     """A family-level moment such as Var[W[i]] whose instances differ: the notation denotes no single number."""
 
+    in_claim = False
+    values: tuple = ()
+
 
 @dataclass
 class Premises:
@@ -402,13 +405,14 @@ class World:
             raise CannotSample(f"{_label(name, prefix)} has no instances here")
         rows = [moment_parts(kind, self.instance(name, m), BATCHES) for m in members]
         pooled = np.mean(rows, axis=0)
-        for member, row in zip(members, rows):
+        for row in rows:
             se = math.hypot(standard_error(row), standard_error(pooled))
             if abs(row[0] - pooled[0]) > Z * se + 1e-9 * max(1.0, abs(pooled[0])):
-                first = rows[0]
+                low = min(range(len(rows)), key=lambda r: rows[r][0])
+                high = max(range(len(rows)), key=lambda r: rows[r][0])
                 raise NotOneNumber(
-                    f"{kind}[{_label(name, prefix)}] is not one number here: {kind}[{_label(name, members[0])}] = "
-                    f"{first[0]:.4g}, {kind}[{_label(name, member)}] = {row[0]:.4g}")
+                    f"{kind}[{_label(name, prefix)}] is not one number here: {kind}[{_label(name, members[low])}] = "
+                    f"{rows[low][0]:.4g} but {kind}[{_label(name, members[high])}] = {rows[high][0]:.4g}")
         return pooled
 
     def population(self, name: str, prefix: tuple) -> set[tuple]:
@@ -421,7 +425,12 @@ class World:
             symbol = self._units_layer(units)
             count = self._integer(units, {symbol: prefix[0]} if symbol is not None else {})
             return {(prefix[0], u) for u in range(1, count + 1)}
-        return {m for m in self.seen.get(name, set()) if m[:len(prefix)] == prefix}
+        found = {m for m in self.seen.get(name, set()) if m[:len(prefix)] == prefix}
+        width = self.arity.get(name, 0) - len(prefix)
+        if not found and width > 0:            # nothing reached it yet: instances 1 to 3 of each remaining index
+            from itertools import product
+            found = {prefix + rest for rest in product(range(1, 4), repeat=width)}
+        return found
 
     def _units_layer(self, units: sp.Expr):
         symbols = [s for s in units.free_symbols if self._kind(s) == "index"]

@@ -1,0 +1,82 @@
+"""The sampled cross-examination as text and JSON (report layer: it formats, the sample package computes)."""
+
+from __future__ import annotations
+
+import math
+
+from .kernel.check import VERIFIED, Verification
+from .report import safe
+from .sample.estimate import Z
+from .sample.examine import APPROXIMATE, NOT_SAMPLED, PREMISE, Examination, expected_error
+from .sample.examine import examine as _examine
+
+
+def run(verification: Verification, activation, seed: int, samples: int) -> list[Examination]:
+    """Every step of ``verification`` examined on its sampled model."""
+    return _examine(verification, activation, seed, samples)
+
+
+def conflicts(verification: Verification, examinations: list[Examination]) -> list[str]:
+    """Steps the kernel verified and the sampler refutes: a bug in one of the two."""
+    verdicts = {r.step.id: r.verdict for r in verification.steps}
+    return [e.step for e in examinations if e.agrees is False and verdicts.get(e.step) == VERIFIED]
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:+.3g}%"
+
+
+def _values(e: Examination) -> str:
+    return ", ".join(f"{name} = {value}" for name, value in e.values)
+
+
+def text(verification: Verification, examinations: list[Examination], seed: int, samples: int) -> str:
+    """The table printed by ``verify --sample``."""
+    lines = ["", f"Cross-examined on sampled models (seed {seed}, {samples} draws per step; "
+                 f"agreement within {Z:g} standard errors)"]
+    for e in examinations:
+        mark = {True: "✓", False: "✗", None: "·"}[e.agrees]
+        if e.kind in (NOT_SAMPLED, PREMISE):
+            lines.append(f"  {mark} {safe(e.step)}  {e.kind}: {safe(e.detail)}")
+            continue
+        if e.left is None or e.right is None:
+            lines.append(f"  {mark} {safe(e.step)}  refuted: {safe(e.detail)}")
+        else:
+            gap = f"{e.agreement.sigmas:.1f} se apart" if e.agreement.sigmas is not None else (
+                "exact" if e.agreement.se == 0 and e.agreement.holds else f"differ by {e.agreement.difference:.3g}")
+            lines.append(f"  {mark} {safe(e.step)}  {e.left.text()}  vs  claim {e.right.text()}  ({gap})")
+            lines.append(f"        {safe(e.detail)}")
+        if e.values:
+            lines.append(f"        at {safe(_values(e))}" + ("  (premises of the whole chain)" if e.chain_world else ""))
+        if e.kind == APPROXIMATE and e.measured is not None and math.isfinite(e.measured.value):
+            lines.append(f"        linearisation error (input - claim)/claim: measured {_percent(e.measured.value)} "
+                         f"± {100 * e.measured.se:.2g}%")
+            if e.predicted is not None:
+                expected = expected_error(e, True)
+                lines.append(f"        kernel's first neglected term f'''(0)*Var[u] (Gaussian u): {_percent(e.predicted)}"
+                             + (f"; for this u (kurtosis {e.kurtosis:.2f}) {_percent(expected)}"
+                                if e.kurtosis is not None else ""))
+    agree = sum(e.agrees is True for e in examinations)
+    refuted = sum(e.agrees is False for e in examinations)
+    rest = len(examinations) - agree - refuted
+    lines.append(f"{agree} agree, {refuted} refuted, {rest} not compared")
+    clash = conflicts(verification, examinations)
+    if clash:
+        lines.append(f"the sampler refutes step{'s' if len(clash) > 1 else ''} {', '.join(clash)}, which the kernel "
+                     f"verified: a bug in one of the two (please report it)")
+    return "\n".join(lines)
+
+
+def records(examinations: list[Examination]) -> list[dict]:
+    """The cross-examination as JSON-ready data."""
+    def reading(r):
+        return None if r is None else {"value": r.value, "se": r.se}
+
+    out = []
+    for e in examinations:
+        out.append({"step": e.step, "kind": e.kind, "agrees": e.agrees, "input": reading(e.left),
+                    "claim": reading(e.right), "detail": e.detail,
+                    "sigmas": None if e.agreement is None else e.agreement.sigmas,
+                    "values": {name: value for name, value in e.values}, "chain_premises": e.chain_world,
+                    "measured_error": reading(e.measured), "predicted_error": e.predicted, "kurtosis": e.kurtosis})
+    return out
