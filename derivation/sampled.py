@@ -7,7 +7,7 @@ import math
 from .kernel.check import VERIFIED, Verification
 from .report import safe
 from .sample.estimate import Z
-from .sample.examine import APPROXIMATE, NOT_SAMPLED, PREMISE, Examination, expected_error
+from .sample.examine import APPROXIMATE, NOT_SAMPLED, PREMISE, Examination
 from .sample.examine import examine as _examine
 
 
@@ -43,8 +43,10 @@ def text(verification: Verification, examinations: list[Examination], seed: int,
             lines.append(f"  {mark} {safe(e.step)}  refuted: {safe(e.detail)}")
         else:
             gap = f"{e.agreement.sigmas:.1f} se apart" if e.agreement.sigmas is not None else (
-                "exact" if e.agreement.se == 0 and e.agreement.holds else f"differ by {e.agreement.difference:.3g}")
-            lines.append(f"  {mark} {safe(e.step)}  {e.left.text()}  vs  claim {e.right.text()}  ({gap})")
+                "equal" if e.agreement.holds else f"differ by {e.agreement.difference:.3g}")
+            left, right = e.labels
+            lines.append(f"  {mark} {safe(e.step)}  {safe(left)} {e.left.text()}, {safe(right)} {e.right.text()}"
+                         f"  ({gap})")
             lines.append(f"        {safe(e.detail)}")
         if e.values:
             lines.append(f"        at {safe(_values(e))}" + ("  (premises of the whole chain)" if e.chain_world else ""))
@@ -52,10 +54,10 @@ def text(verification: Verification, examinations: list[Examination], seed: int,
             lines.append(f"        linearisation error (input - claim)/claim: measured {_percent(e.measured.value)} "
                          f"± {100 * e.measured.se:.2g}%")
             if e.predicted is not None:
-                expected = expected_error(e, True)
-                lines.append(f"        kernel's first neglected term f'''(0)*Var[u] (Gaussian u): {_percent(e.predicted)}"
-                             + (f"; for this u (kurtosis {e.kurtosis:.2f}) {_percent(expected)}"
-                                if e.kurtosis is not None else ""))
+                lines.append(f"        kernel's first neglected term f'''(0)*Var[u] for a Gaussian u: "
+                             f"{_percent(e.predicted)}"
+                             + (f"; for this u (kurtosis {e.kurtosis:.2f}): {_percent(e.expected)}"
+                                if e.kurtosis is not None and e.expected != e.predicted else ""))
     agree = sum(e.agrees is True for e in examinations)
     refuted = sum(e.agrees is False for e in examinations)
     rest = len(examinations) - agree - refuted
@@ -78,5 +80,6 @@ def records(examinations: list[Examination]) -> list[dict]:
                     "claim": reading(e.right), "detail": e.detail,
                     "sigmas": None if e.agreement is None else e.agreement.sigmas,
                     "values": {name: value for name, value in e.values}, "chain_premises": e.chain_world,
-                    "measured_error": reading(e.measured), "predicted_error": e.predicted, "kurtosis": e.kurtosis})
+                    "measured_error": reading(e.measured), "predicted_error": e.predicted, "kurtosis": e.kurtosis,
+                    "expected_error": e.expected, "compared": list(e.labels)})
     return out

@@ -55,6 +55,8 @@ class Examination:
     measured: Reading | None = None       # ≈: the measured relative error (input - claim)/claim
     predicted: float | None = None        # ≈: the kernel's first neglected term, f'''(0) Var[u], relative
     kurtosis: float | None = None         # ≈: E[(u - E u)^4]/Var[u]^2 of the argument here (3 for a Gaussian)
+    expected: float | None = None         # ≈: the first neglected term for this argument (see expected_error)
+    labels: tuple[str, str] = ("input", "claim")   # what the two sides are
     chain_world: bool = False             # the premises of the whole chain were needed
 
     @property
@@ -130,6 +132,7 @@ def _examine(derivation: Derivation, result: StepResult, claim, subject, premise
     if relation == APPROX:
         return _approximate(world, step, claim, source, third)
     world.fix_indices([source, claim])
+    world.shown = [source, claim]
     _set_top(world, [source, claim], above=2 if step.rule == "chain rule" else 0)
     if _is_random(world, source) or _is_random(world, claim):
         return _random_equal(world, step, source, claim)
@@ -143,7 +146,7 @@ def _claimed(world: World, claim) -> np.ndarray:
         return world.number(claim)
     except NotOneNumber as exc:
         exc.in_claim = True
-        exc.values = tuple(sorted(world.values.items()))
+        exc.values = shown(world, world.shown)
         raise
 
 
@@ -171,12 +174,28 @@ def _random_equal(world: World, step: Step, source, claim) -> Examination:
     return Examination(step.id, EQUAL_KIND, Reading(float(np.mean(a)), 0.0), Reading(float(np.mean(b)), 0.0),
                        Agreement(rms, 0.0, holds, None),
                        "the input and the claim, draw by draw (their mean shown; root mean square difference)",
-                       tuple(sorted(world.values.items())))
+                       shown(world, world.shown))
 
 
 def _done(world: World, step: Step, kind: str, left: np.ndarray, right: np.ndarray, detail: str, **extra):
     return Examination(step.id, kind, Reading.of(left), Reading.of(right), agree(left, right), detail,
-                       tuple(sorted(world.values.items())), **extra)
+                       shown(world, world.shown), **extra)
+
+
+def shown(world: World, exprs) -> tuple[tuple[str, object], ...]:
+    """The values of the concrete model that the step's expressions mention: free indices, parameters and the
+    sizes and constants they reach at those indices."""
+    names = set()
+    for expr in exprs:
+        for node in sp.preorder_traversal(expr):
+            if isinstance(node, sp.Symbol):
+                names.add(node.name)
+            elif isinstance(node, sp.Indexed) and world._kind(node.base) in ("size", "constant"):
+                try:
+                    names.add(f"{node.base.name}[{', '.join(str(world._integer(i, {})) for i in node.indices)}]")
+                except CannotSample:
+                    continue
+    return tuple((name, value) for name, value in sorted(world.values.items()) if name in names)
 
 
 def _set_top(world: World, exprs, above: int = 0) -> None:
@@ -196,6 +215,7 @@ def _set_top(world: World, exprs, above: int = 0) -> None:
 
 def _approximate(world: World, step: Step, claim, source, third) -> Examination:
     world.fix_indices([source, claim])
+    world.shown = [source, claim]
     _set_top(world, [source, claim])
     f0, f1 = _taylor(world)
     linear = source.replace(v.f, lambda u: f0 + f1 * u).replace(v.df, lambda u: f1)
@@ -211,11 +231,12 @@ def _approximate(world: World, step: Step, claim, source, third) -> Examination:
         kurtosis = float(np.mean((u - np.mean(u)) ** 4) / spread**2) if spread > 0 else None
     examination = _done(world, step, APPROXIMATE, left, right,
                         f"the claim and the input with f linearised at 0 (f(u) = {f0:.4g} + {f1:.4g} u)",
-                        measured=measured, predicted=predicted, kurtosis=kurtosis)
+                        measured=measured, predicted=predicted, kurtosis=kurtosis, labels=("linearised input", "claim"))
     expected = expected_error(examination, isinstance(calls[0], v.f) if calls else True)
+    from dataclasses import replace
+    examination = replace(examination, expected=expected if predicted is not None else None)
     if examination.agrees and math.isfinite(measured.value) and \
             abs(measured.value - expected) > Z * measured.se + max(APPROXIMATION_SLACK, 3 * abs(expected)):
-        from dataclasses import replace
         examination = replace(examination, agreement=Agreement(examination.agreement.difference,
                                                                examination.agreement.se, False, None),
                               detail=f"the linearisation is not accurate to first order here: the input differs "
@@ -271,6 +292,7 @@ def _requirement(world: World, step: Step, claim: sp.Equality, inputs, subject) 
     shift = -1 if "forward" in step.rule else 1
     moved = subject.func(variable.base[(variable.indices[0] + shift,) + tuple(variable.indices[1:])])
     world.fix_indices([inputs[0], moved, claim])
+    world.shown = [inputs[0], moved, claim]
     _set_top(world, [inputs[0], moved])
     layer = target.indices[0] if isinstance(target, sp.Indexed) and target.indices else None
     if layer is not None and layer.is_Integer:
@@ -290,7 +312,8 @@ def _requirement(world: World, step: Step, claim: sp.Equality, inputs, subject) 
         how = f"Var[{family}[l]] := {sp.sstr(claim.rhs.xreplace({symbol: sp.Symbol('l')}))} for every layer l"
     left, right = world.number(inputs[0]), world.number(moved)
     return _done(world, step, REQUIREMENT, left, right,
-                 f"with {how}: the input and {sp.sstr(moved)}, one layer {'down' if shift < 0 else 'up'}")
+                 f"with {how}: the input and {sp.sstr(moved)}, one layer {'down' if shift < 0 else 'up'}",
+                 labels=("input", sp.sstr(moved)))
 
 
 def _positive(world: World, expr, env) -> float:
@@ -305,13 +328,15 @@ def _compromise(world: World, step: Step, claim: sp.Equality, inputs) -> Examina
     if len(facts) != 2:
         raise CannotSample("a compromise needs two requirements")
     world.fix_indices([claim, *facts])
+    world.shown = [claim, *facts]
     if any(f.lhs != claim.lhs for f in facts):
         raise CannotSample("the requirements are about something other than the claim")
     v1, v2 = world.number(facts[0].rhs), world.number(facts[1].rhs)
     with np.errstate(all="ignore"):
         harmonic = 2 / (1 / v1 + 1 / v2)
     examination = _done(world, step, COMPROMISE_KIND, harmonic, world.number(claim.rhs),
-                        "the harmonic mean 2/(1/v1 + 1/v2) of the two requirements and the claim")
+                        "the harmonic mean 2/(1/v1 + 1/v2) of the two requirements and the claim",
+                        labels=("harmonic mean", "claim"))
     if agree(v1, v2).holds:
         from dataclasses import replace
         examination = replace(examination, agreement=Agreement(0.0, 0.0, False, None),
@@ -330,6 +355,7 @@ def _solve(world: World, step: Step, claim: sp.Equality, inputs) -> Examination:
     if not laws or not required:
         raise CannotSample(f"no law in {parameter} and no requirement to solve it for")
     world.fix_indices([claim, laws[0], required[0]])
+    world.shown = [claim, laws[0], required[0]]
     value = world.exact(claim.rhs, {})
     if not value.is_number or not value.is_real:
         raise CannotSample(f"{sp.sstr(claim.rhs)} is not a number here")
@@ -338,11 +364,12 @@ def _solve(world: World, step: Step, claim: sp.Equality, inputs) -> Examination:
     left, right = world.number(required[0].rhs), world.number(laws[0])
     return _done(world, step, SOLVE, left, right,
                  f"with {parameter.name} := {sp.sstr(claim.rhs)}: {sp.sstr(laws[0])} and the required "
-                 f"{sp.sstr(required[0].lhs)}")
+                 f"{sp.sstr(required[0].lhs)}", labels=(f"required {sp.sstr(required[0].lhs)}", sp.sstr(laws[0])))
 
 
 def _equations(world: World, step: Step, claim: sp.Equality, given: sp.Equality) -> Examination:
     world.fix_indices([claim, given])
+    world.shown = [claim, given]
     _set_top(world, [claim, given])
     a = np.concatenate([world.number(given.lhs), world.number(given.rhs)])
     b = np.concatenate([world.number(claim.lhs), world.number(claim.rhs)])

@@ -115,6 +115,7 @@ class World:
         self.seen: dict[str, set[tuple]] = {}
         self.cache: dict[tuple, np.ndarray] = {}
         self.depth = 0
+        self.shown: list = []                  # the step's expressions, whose values a report shows
         self.derivative = sp.diff(self.activation, X) if self.activation is not None else None
 
     # ------------------------------------------------------------------ the deterministic part
