@@ -9,6 +9,8 @@
 * ``activation``: the computed facts about the activation (A1: odd, f'(0) = 1; the rectifier's m2).
 * ``rules``: one function per rule, discharging its obligations through the model.
 * ``compare``: equality of derived and claimed forms (canonical forms, bounded simplify).
+* ``counterexample``: where a claim is not shown equal, an exact point (sizes, parameters) at which it differs
+  from what the rule derived; found, the claim is WRONG (refuted), otherwise UNPROVEN.
 * ``check``: the engine, step by step, to verdicts with obligations, relations and premises.
 
 Everything outside (parser, loader, reports, documents, teaching, CLI) may have bugs; it cannot turn a

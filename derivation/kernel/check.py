@@ -3,7 +3,12 @@
 For each step the rule gets, as input, the step's ``start`` expression (a new chain), the established facts of
 the steps named in ``from`` (for a combining rule, a chain's result as ``Eq(chain start, result)``), or else
 the previous step's expression. The expression a step hands on is its claim when the step verified; when the
-claim was wrong it is the expression the rule derived, so one wrong step is reported once and does not cascade.
+claim was not shown equal to what the rule derived (wrong or unproven) it is the expression the rule derived, so
+one failing step is reported once and does not cascade.
+
+A claim the comparison cannot show equal is WRONG only when it is refuted: kernel.counterexample finds a point at
+which claimed - derived is exactly a nonzero number (carried with the result). Otherwise it is UNPROVEN ("not
+shown equal"): a failure too, but one that says the kernel could not decide, not that the claim is false.
 
 Besides its verdict, each step carries: the obligations its rule discharged (with evidence and premises), its
 relation (``=``, ``≈``, ``requires``, ``compromise``), whether it holds only to first order (it or a step it
@@ -13,6 +18,7 @@ rests on linearised), the first neglected term of a linearisation, the premise e
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -20,6 +26,7 @@ import sympy as sp
 from . import domain
 from .activation import ActivationCheck, RectifierCheck, check_activation, check_rectifier
 from .compare import Comparison, compare
+from .counterexample import Counterexample, counterexample
 from .definitions import DefinitionError, shapes
 from .derivation import FAMILY_FACTS, Assumption, Derivation, Step
 from .model import Model
@@ -29,7 +36,8 @@ from .timelimit import TimeLimitExceeded, time_limit
 STEP_SECONDS = 20
 
 VERIFIED = "verified"
-WRONG = "wrong"                  # the claim does not follow from the rule
+WRONG = "wrong"                  # refuted: a counterexample shows the claim differs from what the rule derives
+UNPROVEN = "unproven"            # not shown equal to what the rule derives, and no counterexample found
 ASSUMPTION = "assumption"        # a cited assumption about the activation is missing or false
 REFUSED = "refused"              # an obligation of the rule is not shown
 INAPPLICABLE = "inapplicable"    # the rule does not apply to its input
@@ -58,6 +66,7 @@ class StepResult:
     premises: tuple[str, ...] = ()            # cited assumptions whose declarations it (or its inputs) used
     premise_steps: tuple[str, ...] = ()       # steps whose start is an equation taken as given
     failed: str = ""                          # the obligation that was not shown
+    counterexample: Counterexample | None = None   # WRONG: where claimed and derived differ
 
     @property
     def ok(self) -> bool:
@@ -127,7 +136,7 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
         result = _check_step(step, previous, subject, chain, derivation, computed, check, rectifier, assumption_results,
                              found)
         chain.status[step.id] = result
-        chain.handed_on[step.id] = result.derived if result.verdict == WRONG else step.claim
+        chain.handed_on[step.id] = result.derived if result.verdict in (WRONG, UNPROVEN) else step.claim
         chain.facts[step.id] = _fact(chain.handed_on[step.id], subject)
         results.append(result)
         previous = step
@@ -259,4 +268,8 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
         return result(INAPPLICABLE, message=f"SymPy could not apply the rule ({type(exc).__name__})", ctx=ctx)
     if comparison.equal:
         return result(VERIFIED, derived, comparison, ctx=ctx)
-    return result(WRONG, derived, comparison, message="the claim does not follow", ctx=ctx)
+    refuted = counterexample(derived, step.claim, derivation.symbols)      # bounded in time itself, never raises
+    if refuted is None:
+        return result(UNPROVEN, derived, comparison, message="not shown equal", ctx=ctx)
+    return dataclasses.replace(result(WRONG, derived, comparison, message="the claim does not follow", ctx=ctx),
+                               counterexample=refuted)
