@@ -18,7 +18,7 @@ from .kernel import terms as v
 from .parser import Namespace, parse
 from .prose import Span, spans
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
-from .report import qualifiers
+from .report import counterexample_text, qualifiers, verdict_word
 from .typeset import Notation, readable
 
 # how the rules' generic formulas are typeset: layer superscripts, g = dL/ds
@@ -51,6 +51,12 @@ class Line:
     derived: sp.Expr | None = None
     relation: str = "="               # "=" or "≈" (to first order)
     label: str = ""                   # "premise", "requirement", "compromise", "to first order"
+    counterexample: str = ""          # a wrong step: where claimed and derived differ, as text
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict in words: "wrong" (refuted), "not shown equal", "refused", ..."""
+        return verdict_word(self.verdict)
 
     @property
     def relation_tex(self) -> str:
@@ -143,7 +149,8 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
                               spans(step.note, d.namespace),
                               left, right, r.ok, r.verdict, r.message,
                               readable(r.derived) if not r.ok and r.derived is not None else None,
-                              "≈" if r.relation == APPROX else "=", _label(r)))
+                              "≈" if r.relation == APPROX else "=", _label(r),
+                              counterexample_text(r.counterexample) if r.counterexample is not None else ""))
         sections.append(Section(title, lines))
     used_rules = dict.fromkeys(r.step.rule for r in verification.steps)
     check = verification.activation

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from . import prose
 from .printing import pretty
-from .report import qualifiers
+from .report import qualifiers, verdict_detail
 from .kernel.rules import RULES, Choices, RuleError
 from .kernel.check import StepResult, Verification, context_for, subjects
 
@@ -62,7 +62,7 @@ def _one(v: Verification, r: StepResult, subject, in_depth: bool) -> Explanation
         inputs=[pretty(x) for x in r.inputs], origin=list(step.inputs),
         start=pretty(step.start) if step.start is not None else None, result=pretty(step.claim),
         note=prose.plain(step.note), needs=needs, without=prose.plain(step.without),
-        verdict=r.verdict if not r.message else f"{r.verdict}: {r.message}", ok=r.ok,
+        verdict=verdict_detail(r), ok=r.ok,
         relation={"≈": "≈ to", "requires": "requires", "compromise": "chooses"}.get(r.relation, "to"),
         qualifiers=qualifiers(r))
     if in_depth:

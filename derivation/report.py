@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from itertools import groupby
 
@@ -12,10 +13,13 @@ from .printing import plain, pretty
 from .kernel.rules import RULES
 from .typeset import Notation, latex, readable
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES
+from .kernel.check import UNPROVEN
+from .kernel.counterexample import Counterexample
 from .verify import ASSUMPTION, INAPPLICABLE, REFUSED, WRONG, StepResult, Verification
 
-LABELS = {WRONG: "WRONG", ASSUMPTION: "ASSUMPTION FAILS", INAPPLICABLE: "RULE DOES NOT APPLY",
-          REFUSED: "OBLIGATION NOT SHOWN"}
+LABELS = {WRONG: "WRONG", UNPROVEN: "NOT SHOWN EQUAL", ASSUMPTION: "ASSUMPTION FAILS",
+          INAPPLICABLE: "RULE DOES NOT APPLY", REFUSED: "OBLIGATION NOT SHOWN"}
+COMPARED = (WRONG, UNPROVEN)      # the rule applied, and its result is not shown equal to the claim
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\n"}
 
 
@@ -118,7 +122,7 @@ def _step_lines(r: StepResult, style: _Style) -> list[str]:
     mark = style("ok", "✓") if r.ok else style("bad", "✗")
     head = f"  {mark} {safe(step.id):<3} {step.rule}{safe(uses)}{style('dim', safe(origin))}"
     if not r.ok:
-        head += "  " + style("bad", LABELS[r.verdict])
+        head += "  " + style("bad", label(r.verdict))
     elif r.approximate:
         head += "  " + style("dim", "(to first order)")
     lines = [head]
@@ -132,7 +136,7 @@ def _step_lines(r: StepResult, style: _Style) -> list[str]:
         lines.append(f"        {word} {pretty(step.claim)}")
     if r.neglected and r.ok:
         lines.append(style("dim", f"        first neglected term: {r.neglected}"))
-    if r.verdict == WRONG:
+    if r.verdict in COMPARED:
         lines.append(style("bad", f"        rule derives: {pretty(r.derived)}"))
         c = r.comparison
         if c.reason:
@@ -141,9 +145,54 @@ def _step_lines(r: StepResult, style: _Style) -> list[str]:
             lines.append(style("bad", f"        claimed - derived = {pretty(c.difference)}"))
         if c.ratio is not None:
             lines.append(style("bad", f"        claimed / derived = {pretty(c.ratio)}"))
+        if r.counterexample is not None:
+            lines.append(style("bad", safe(f"        counterexample: {counterexample_text(r.counterexample)}")))
+        elif r.verdict == UNPROVEN:
+            lines.append(style("bad", "        could not be shown equal, and no counterexample was found: not verified, "
+                                      "not refuted"))
     elif r.message:
         lines.append(style("bad", f"        {r.message}"))
     return lines
+
+
+def label(verdict: str) -> str:
+    """A verdict as shown to people: WRONG (refuted), NOT SHOWN EQUAL, ..."""
+    return LABELS.get(verdict, verdict.upper())
+
+
+def verdict_word(verdict: str) -> str:
+    """A verdict in running text (documents, explanations): wrong, not shown equal, refused, ..."""
+    return "not shown equal" if verdict == UNPROVEN else verdict
+
+
+def verdict_detail(r: StepResult) -> str:
+    """The verdict of a failed step with its detail in one phrase: ``wrong: the claim does not follow;
+    counterexample: n[i] = 3, ...``, ``not shown equal``, ``refused: <what is not shown>``."""
+    word = verdict_word(r.verdict)
+    text = word if not r.message or r.message == word else f"{word}: {r.message}"
+    if r.counterexample is not None:
+        text += f"; counterexample: {counterexample_text(r.counterexample)}"
+    return text
+
+
+def counterexample_text(c) -> str:
+    """A counterexample in one line: the point, then both sides there (``n[i] = 3, n[i + 1] = 5: claimed 3/8,
+    derived 1/4``). Any counterexample with ``values`` and ``text()``: the kernel's exact one, or another."""
+    return c.text()
+
+
+def _counterexample_json(c) -> dict | None:
+    """The counterexample's fields (``values`` as an object of texts), its kind (``exact``: the kernel's, found
+    by exact arithmetic) and its text."""
+    if c is None:
+        return None
+    out = {"kind": "exact" if isinstance(c, Counterexample) else type(c).__name__, "text": c.text(),
+           "values": {str(name): str(value) for name, value in c.values}}
+    for f in dataclasses.fields(c):
+        if f.name != "values":
+            value = getattr(c, f.name)
+            out[f.name] = value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+    return out
 
 
 def _summary(v: Verification, style: _Style) -> str:
@@ -158,8 +207,11 @@ def failure_lines(v: Verification) -> list[str]:
     """One line per failed step: step id, rule and what went wrong (for messages outside the report)."""
     out = []
     for r in v.steps:
-        if r.verdict == WRONG:
-            out.append(f"{r.step.id} ({r.step.rule}): claimed {plain(r.step.claim)}, rule derives {plain(r.derived)}")
+        if r.verdict in COMPARED:
+            detail = (f"; counterexample: {counterexample_text(r.counterexample)}" if r.counterexample is not None
+                      else "; not shown equal" if r.verdict == UNPROVEN else "")
+            out.append(f"{r.step.id} ({r.step.rule}): claimed {plain(r.step.claim)}, rule derives {plain(r.derived)}"
+                       + detail)
         elif not r.ok:
             out.append(f"{r.step.id} ({r.step.rule}): {r.message}")
     return out
@@ -187,6 +239,7 @@ def json_report(v: Verification) -> str:
             "difference": _expr(c.difference, notation) if c and not c.equal else None,
             "ratio": _expr(c.ratio, notation) if c and not c.equal else None,
             "message": r.message or (c.reason if c else ""),
+            "counterexample": _counterexample_json(r.counterexample),
             "result": r.step.result,
             "relation": r.relation, "approximate": r.approximate, "premise": r.is_premise,
             "obligations": [{"name": o.name, "subject": o.subject, "evidence": o.evidence,

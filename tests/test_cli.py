@@ -1,10 +1,12 @@
 """End to end: `python -m derivation ...` as a user runs it, with its exit codes and output."""
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
+import sympy as sp
 
 from conftest import GLOROT_TEXT, replace_field
 
@@ -61,9 +63,32 @@ def test_wrong_step_exits_1_and_explains(tmp_path):
     assert "D1" in out and "WRONG" in out
     assert "rule derives: Var[W[i]] = 2/(n[i + 1] + n[i])" in out
     assert "claimed / derived = 3/2" in out
+    line = next(x for x in out.splitlines() if "counterexample:" in x)         # refuted: where the two differ
+    sizes, values = re.fullmatch(r"\s+counterexample: n\[i\] = (\d+), n\[i \+ 1\] = (\d+): claimed (\S+), derived (\S+)",
+                                 line).group(1, 2), line.rsplit(": ", 1)[1]
+    total = int(sizes[0]) + int(sizes[1])
+    assert values == f"claimed {sp.Rational(3, total)}, derived {sp.Rational(2, total)}"
     code, out, _ = run("verify", path, "--json")
     failure = next(s for s in json.loads(out)["steps"] if s["id"] == "D1")
     assert failure["verdict"] == "wrong" and failure["ratio"]["text"] == "3/2" and failure["difference"]
+    example = failure["counterexample"]
+    assert example["kind"] == "exact" and example["values"] == {"n[i]": sizes[0], "n[i + 1]": sizes[1]}
+    assert (example["claimed"], example["derived"]) == (str(sp.Rational(3, total)), str(sp.Rational(2, total)))
+    assert example["text"] == line.strip().removeprefix("counterexample: ")
+
+
+def test_a_step_not_shown_equal_is_a_failure_with_exit_1(tmp_path):
+    # F5 keeps the sum after iid summation: the difference is in moments, which the kernel's exact search does not
+    # evaluate, so the kernel reports NOT SHOWN EQUAL (verify may sharpen it to WRONG with a sampled counterexample)
+    path = write(tmp_path, replace_field(GLOROT_TEXT, "F5", "claim", "Var[z[i]]*Var[W[i]]"))
+    code, out, _ = run("verify", path)
+    assert code == 1 and "17/18 steps verified" in out
+    f5 = next(x for x in out.splitlines() if " F5 " in x)
+    assert f5.endswith("NOT SHOWN EQUAL") or f5.endswith("WRONG")
+    code, out, _ = run("verify", path, "--json")
+    failure = next(s for s in json.loads(out)["steps"] if s["id"] == "F5")
+    assert code == 1 and failure["verdict"] in ("unproven", "wrong") and failure["derived"]["text"]
+    assert (failure["verdict"] == "wrong") == (failure["counterexample"] is not None)
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from derivation.escape import markdown_text, tex_text
 from derivation.loader import loads
 from derivation.render import RenderError, TexMissing, compile_pdf, render, render_text
 from derivation.document import build
-from derivation.verify import verify
+from derivation.verify import WRONG, verify
 
 from conftest import ARITIES, GLOROT_TEXT, replace_field
 
@@ -83,10 +84,27 @@ def test_unverified_document_marks_the_failure(tmp_path):
     verification = verify(loads(text, "wrong.toml", ARITIES, name="wrong"))
     doc = build(verification)
     tex, md, html = (render_text(doc, f) for f in ("tex", "md", "html"))
-    assert r"\notok\ \textbf{B3}" in tex and "Not verified: the rule derives" in tex and r"\color{bad}" in tex
-    assert "17 of 18" in tex
-    assert "✗ **Not verified.** The rule derives" in md
-    assert 'class="step bad" id="B3"' in html and "✗ wrong" in html
+    # E for Var: a difference in moments, which the kernel cannot refute exactly: "not shown equal" (verify may
+    # sharpen it to "wrong" with a sampled counterexample)
+    b3 = next(r for r in verification.steps if r.step.id == "B3")
+    word = "wrong" if b3.verdict == WRONG else "not shown equal"
+    assert r"\notok\ \textbf{B3}" in tex and f"Not verified ({{}}{word}{{}}): the rule derives" in tex
+    assert r"\color{bad}" in tex and "17 of 18" in tex
+    assert f"✗ **Not verified ({word}).** The rule derives" in md
+    assert 'class="step bad" id="B3"' in html and f"✗ {word}</td>" in html
+
+
+def test_a_refuted_step_shows_its_counterexample():
+    verification = verify(loads(replace_field(GLOROT_TEXT, "D1", "claim", "Var[W[i]] == 3/(n[i] + n[i+1])"),
+                                "wrong.toml", ARITIES, name="wrong"))
+    d1 = next(r for r in verification.steps if r.step.id == "D1")
+    assert d1.verdict == WRONG and d1.counterexample is not None
+    text = d1.counterexample.text()
+    assert text.startswith("n[i] = ") and ": claimed " in text
+    tex, md, html = (render_text(build(verification), f) for f in ("tex", "md", "html"))
+    assert r"Not verified ({}wrong{}): the rule derives" in tex and f"counterexample: {tex_text(text)}" in tex
+    assert "✗ **Not verified (wrong).** The rule derives" in md and f"Counterexample: {markdown_text(text)}\n\n" in md
+    assert f"counterexample: {text}" in html and "✗ wrong</td>" in html
 
 
 @needs["pdflatex"]
