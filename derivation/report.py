@@ -148,8 +148,8 @@ def _step_lines(r: StepResult, style: _Style) -> list[str]:
         if r.counterexample is not None:
             lines.append(style("bad", safe(f"        counterexample: {counterexample_text(r.counterexample)}")))
         elif r.verdict == UNPROVEN:
-            lines.append(style("bad", "        could not be shown equal, and no counterexample was found: not verified, "
-                                      "not refuted"))
+            lines.append(style("bad", "        could not be shown equal, and no counterexample was found: "
+                                      "not verified, not refuted"))
     elif r.message:
         lines.append(style("bad", f"        {r.message}"))
     return lines

@@ -64,8 +64,8 @@ def test_wrong_step_exits_1_and_explains(tmp_path):
     assert "rule derives: Var[W[i]] = 2/(n[i + 1] + n[i])" in out
     assert "claimed / derived = 3/2" in out
     line = next(x for x in out.splitlines() if "counterexample:" in x)         # refuted: where the two differ
-    sizes, values = re.fullmatch(r"\s+counterexample: n\[i\] = (\d+), n\[i \+ 1\] = (\d+): claimed (\S+), derived (\S+)",
-                                 line).group(1, 2), line.rsplit(": ", 1)[1]
+    pattern = r"\s+counterexample: n\[i\] = (\d+), n\[i \+ 1\] = (\d+): claimed (\S+), derived (\S+)"
+    sizes, values = re.fullmatch(pattern, line).group(1, 2), line.rsplit(": ", 1)[1]
     total = int(sizes[0]) + int(sizes[1])
     assert values == f"claimed {sp.Rational(3, total)}, derived {sp.Rational(2, total)}"
     code, out, _ = run("verify", path, "--json")

@@ -2,8 +2,9 @@
 
 Not string comparison: both sides are brought to a canonical form (summation variables renamed by
 position, sums split over their terms with constant factors pulled out, products expanded, second moments
-written as variance plus squared mean: E[X^2] = Var[X] + E[X]^2) and their difference must expand to 0. If it does not, a bounded simplification of the difference is tried, with
-moments and sums treated as opaque symbols. Only a difference proven 0 counts as equal.
+written as variance plus squared mean: E[X^2] = Var[X] + E[X]^2) and their difference must expand to 0. If it
+does not, a bounded simplification of the difference is tried, with moments and sums treated as opaque symbols.
+Only a difference proven 0 counts as equal.
 
 The only assumptions it uses are the model's: every expression reaching it is real (kernel.domain refuses
 imaginary units, and roots and logarithms of quantities not shown nonnegative or positive), so a variance
