@@ -11,6 +11,7 @@ import os
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_TOOL = 0, 1, 2, 3
+SAMPLE_DEFAULT, SAMPLE_MAX = 40_000, 2_000_000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="tanh, sigmoid, relu, identity, softsign, or an expression in x such as 'sin(x)' "
                              "(default: the derivation's own)")
     verify.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    verify.add_argument("--sample", action="store_true",
+                        help="also cross-examine every step on a sampled concrete model (Monte Carlo, NumPy)")
+    verify.add_argument("--samples", type=int, default=None, metavar="N",
+                        help=f"draws per step for --sample (default {SAMPLE_DEFAULT}; 1000 to {SAMPLE_MAX})")
+    verify.add_argument("--seed", type=int, default=0, help="seed of the sampled models (default 0)")
     _add_slope(verify)
     commands.add_parser("list", help="name the built-in derivations")
     explain = commands.add_parser("explain", help="walk through a derivation, one step at a time")
@@ -131,14 +137,33 @@ def _list(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from .report import json_report, text_report
-    from .verify import verify
+    from .verify import activation_of, verify
+    samples = SAMPLE_DEFAULT if args.samples is None else args.samples
+    if (args.samples is not None or args.seed) and not args.sample:
+        return _usage("--samples and --seed go with --sample")
+    if not 1000 <= samples <= SAMPLE_MAX:
+        return _usage(f"--samples must be between 1000 and {SAMPLE_MAX}")
+    if not 0 <= args.seed < 2**32:
+        return _usage("--seed must be between 0 and 2**32 - 1")
     result = verify(_load(args), args.activation)
+    examinations = clash = None
+    if args.sample and not result.error:
+        from . import sampled
+        examinations = sampled.run(result, activation_of(result.derivation, args.activation), args.seed, samples)
+        clash = sampled.conflicts(result, examinations)
     if args.json:
-        print(json_report(result))
+        print(json_report(result, None if examinations is None else sampled.records(examinations)))
     else:
         colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         print(text_report(result, colour))
-    return EXIT_OK if result.ok else EXIT_FAILED
+        if examinations is not None:
+            print(sampled.text(result, examinations, args.seed, samples))
+    return EXIT_OK if result.ok and not clash else EXIT_FAILED
+
+
+def _usage(message: str) -> int:
+    print(f"derivation: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _render(args: argparse.Namespace) -> int:

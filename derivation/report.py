@@ -223,8 +223,9 @@ def _expr(expr: sp.Expr | None, notation: Notation) -> dict | None:
     return {"text": plain(expr), "latex": latex(readable(expr), notation)}
 
 
-def json_report(v: Verification) -> str:
-    """One JSON document with every step's id, rule, verdict, derived and claimed forms and failure detail."""
+def json_report(v: Verification, sample: list[dict] | None = None) -> str:
+    """One JSON document with every step's id, rule, verdict, derived and claimed forms and failure detail;
+    with ``sample`` (from ``verify --sample``), the sampled cross-examination under "sample"."""
     d = v.derivation
     notation = Notation.of(d)
     steps = []
@@ -261,6 +262,8 @@ def json_report(v: Verification) -> str:
                      "established": r.ok and v.ok, "qualifiers": qualifiers(r)} for r in v.results],
         "suggestion": v.suggestion,
     }
+    if sample is not None:
+        document["sample"] = sample
     return safe_json(json.dumps(document, indent=2, ensure_ascii=False))
 
 
