@@ -12,7 +12,8 @@ None (not compared). It shares no rule code with the kernel, so the two are inde
 * small false derivations written here, refuted for the reason they are false, and their corrections not;
 * determinism, and the laws of a world built directly respecting (only) the premises.
 
-Bugs found in the package are documented by ``xfail(strict=True)`` tests at the end.
+Sampler bugs these tests found (instances correlated through another family; a variance estimator bias) are
+regression tests at the end.
 
 Every run uses 20000 samples and is cached per file, so that the corpus tests and the count share it.
 """
@@ -440,15 +441,10 @@ def test_world_without_premises_is_generic():
         assert abs(x.mean()) > Z * x.std() / math.sqrt(m)
 
 
-# ------------------------------------------------------------------------------ bugs found (documented)
+# ---------------------------------------------------- regressions: sampler bugs these tests found, now fixed
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG derivation/sample/world.py World._primitive: the dependence the premises allow between two families "
-    "is a latent normal shared per pair of *families* (World._latent(a, b)); with independent = ['X'] and "
-    "another random family Y declared (even unused), X[1] and X[2] both carry the latent (X, Y) and are "
-    "correlated although declared independent, so this true additivity is refuted"))
-def test_bug_independent_instances_correlated_through_another_family():
+def test_regression_independent_instances_correlated_through_another_family():
     """X declared independent (Y, declared but unused, not): Var[X[1] + X[2]] = Var[X[1]] + Var[X[2]] is true
     and the kernel verifies it; the sampler should agree."""
     r = run_text(PAIR.format(facts='independent = ["X"]', rule="variance additivity",
@@ -457,12 +453,7 @@ def test_bug_independent_instances_correlated_through_another_family():
     assert r.exam("S1").agrees is not False, describe(r.exam("S1"))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "the same BUG (World._primitive's per-family-pair latent) reaches the kernel's verdict: verify() refutes "
-    "UNPROVEN steps on sampled models (derivation.sample.refute), so the true claim 2*Var[X[1]] for "
-    "Var[X[1] + X[2]] (X independent, i.i.d., centred) becomes WRONG ('a sampled model refutes it') only "
-    "because another random family Y is declared; with independent = ['X', 'Y'] it stays unproven"))
-def test_bug_true_claim_made_wrong_through_another_family():
+def test_regression_true_claim_made_wrong_through_another_family():
     """Var[X[1] + X[2]] = 2*Var[X[1]] is true for independent, identically distributed X; the kernel may leave
     it unproven, but must not call it wrong."""
     facts = 'independent = ["X"]\niid = ["X"]\nzero_mean = ["X"]'
@@ -496,13 +487,7 @@ claim = "Sum(E[X[j]**2], (j, 1, 50))"
 """
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG derivation/sample/estimate.py moment_parts: Var is estimated with ddof=1, so Var + E^2 exceeds the "
-    "sample E[X^2] by Var/(M - 1) on the whole sample and Var/(m - 1) on each batch; that bias is nearly the "
-    "same in every batch, so the batch-means standard error does not cover it and the identity "
-    "Var[X] + E[X]^2 = E[X^2] is refuted once enough terms are summed (here 50: 8 to 11 se; a sum over N "
-    "(2..9) terms at the default 40000 samples is refuted for most seeds); the bias grows like sqrt(samples)"))
-def test_bug_second_moment_sum_refuted_by_estimator_bias():
+def test_regression_second_moment_sum_refuted_by_estimator_bias():
     """Sum over 50 units of Var[X[j]] + E[X[j]]**2 = Sum of E[X[j]**2] is an identity the kernel verifies; the
     sampler should agree on every seed."""
     text = SECOND_MOMENT

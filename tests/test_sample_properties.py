@@ -71,8 +71,9 @@ STARTS = {
     "second moment": (
         "Var[X[1]] + E[X[1]]**2",
         "{a}*Var[Y[2]] + {a}*E[Y[2]]**2",
-        # not "Sum(Var[X[j]] + E[X[j]]**2, (j, 1, N))": a sum of such terms is refuted by the estimator's
-        # bias (see test_sample.py::test_bug_second_moment_sum_refuted_by_estimator_bias)
+        # a sum of such terms was refuted by a variance estimator's bias, since fixed
+        # (test_sample.py::test_regression_second_moment_sum_refuted_by_estimator_bias)
+        "Sum(Var[X[j]] + E[X[j]]**2, (j, 1, N))",
     ),
 }
 RULES = tuple(STARTS)
@@ -231,11 +232,6 @@ def test_kernel_accepted_steps_are_not_refuted():
         assert counts[f"{rule}: agrees"] >= 3, f"{rule} was hardly exercised: {dict(counts)}"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG in derivation/sample/world.py (World._primitive): the dependence a premise leaves between two "
-    "families is a latent normal shared per *pair of families*, so with `independent = [\"X\"]` and another "
-    "random family Y declared, X[1] and X[2] share the latent (X, Y) and are correlated although declared "
-    "independent: a true variance additivity Var[X[1] + X[2]] = Var[X[1]] + Var[X[2]] is refuted"))
 def test_kernel_accepted_steps_are_not_refuted_partial_independence():
     """The same property when ``independent`` declares exactly one of X and Y: instances of the declared
     family must be independent of one another whatever the other family does."""

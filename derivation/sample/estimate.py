@@ -25,13 +25,16 @@ RELATIVE = 1e-9             # the stated bound for deterministic parts: |a - b| 
 
 
 def moment_parts(kind: str, draws: np.ndarray | float, batches: int) -> np.ndarray:
-    """The parts of Var[X] (sample variance, ddof 1) or E[X] (sample mean) over the whole sample and each batch."""
+    """The parts of Var[X] or E[X] over the whole sample and each batch: the moments of the empirical law
+    (variance with divisor M, not M - 1), so every identity that holds for all laws, such as
+    Var[X] + E[X]^2 = E[X^2], holds exactly on every batch too, and only the premises' identities carry
+    sampling error."""
     if np.ndim(draws) == 0:
         value = 0.0 if kind == "Var" else float(draws)
         return np.full(batches + 1, value)
     split = draws.reshape(batches, -1)
     if kind == "Var":
-        return np.concatenate(([draws.var(ddof=1)], split.var(axis=1, ddof=1)))
+        return np.concatenate(([draws.var()], split.var(axis=1)))
     return np.concatenate(([draws.mean()], split.mean(axis=1)))
 
 

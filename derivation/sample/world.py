@@ -500,13 +500,47 @@ class World:
             self.laws[law_key] = law
         rng = np.random.default_rng(stable_seed("draw", self.seed, name, indices))
         base = standard(law.shape, rng, self.samples)
-        partners = sorted(other for other in self._random_families() if not p.independent_pair(name, other))
-        if partners:
-            weights = np.random.default_rng(stable_seed("weights", self.seed, law_key)).uniform(0.5, 1.0, len(partners))
-            latent = sum(w * self._latent(name, other) for w, other in zip(weights, partners))
-            latent = latent / math.sqrt(float(np.sum(weights**2)))
+        parts = self._dependence(name, indices)
+        if parts:
+            weights = np.random.default_rng(stable_seed("weights", self.seed, law_key)).uniform(0.5, 1.0, len(parts))
+            latent = sum(w * part for w, part in zip(weights, parts)) / math.sqrt(float(np.sum(weights**2)))
             base = math.sqrt(1 - LATENT_WEIGHT**2) * base + LATENT_WEIGHT * latent
         return law.mean + law.sd * base
+
+    def _dependence(self, name: str, indices: tuple) -> list[np.ndarray]:
+        """The standard normal components that make an instance depend on what the premises do not make it
+        independent of, and on nothing else:
+
+        * a family in no ``independent`` declaration: one normal shared by all its instances;
+        * two families in no declaration together, P before Q by name: each instance P[a] has a normal link
+          of its own, and Q[b] takes the link of the aligned instance P[b] (``b`` padded with 1s or cut to
+          P's number of indices). Different Q[b] take different links, so Q's instances stay as independent
+          of each other as they were; when cutting would make two of them share one and Q's instances must
+          be independent, the link is left out.
+        Every component is N(0, 1) whatever the instance, so identical distribution and symmetry are kept."""
+        p = self.premises
+        parts = []
+        if not any(name in group for group in p.independent):
+            parts.append(self._normal(("family", name)))
+        own = any(name in group for group in p.independent)
+        for other in self._random_families():
+            if other == name or p.independent_pair(name, other):
+                continue
+            if name < other:
+                parts.append(self._normal(("link", name, other, indices)))
+                continue
+            width = self.arity.get(other, 0)
+            if width < len(indices) and own:
+                continue                               # cutting would tie independent instances together
+            aligned = (tuple(indices) + (1,) * width)[:width]
+            parts.append(self._normal(("link", other, name, aligned)))
+        return parts
+
+    def _normal(self, key: tuple) -> np.ndarray:
+        if key not in self.latents:
+            rng = np.random.default_rng(stable_seed("latent", self.seed, key))
+            self.latents[key] = rng.standard_normal(self.samples)
+        return self.latents[key]
 
     def _random_families(self) -> list[str]:
         """The random families that have primitive instances (a definition for every layer leaves none)."""
@@ -514,13 +548,6 @@ class World:
                               if all(not i.is_Integer for i in d.lhs.indices)
                               and (not d.lhs.indices or sp.expand(d.lhs.indices[0]).is_Symbol)}
         return [name for name, d in self.decl.items() if d.kind == "random" and name not in defined_everywhere]
-
-    def _latent(self, a: str, b: str) -> np.ndarray:
-        key = tuple(sorted((a, b)))
-        if key not in self.latents:
-            rng = np.random.default_rng(stable_seed("latent", self.seed, key))
-            self.latents[key] = rng.standard_normal(self.samples)
-        return self.latents[key]
 
     def _gradient(self, of: str, indices: tuple) -> np.ndarray:
         """dL/d of[indices] by central differences, L = sum_u g[T, u] of[T, u]."""
