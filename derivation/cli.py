@@ -26,11 +26,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="tanh, sigmoid, relu, identity, softsign, or an expression in x such as 'sin(x)' "
                              "(default: the derivation's own)")
     verify.add_argument("--json", action="store_true", help="print one JSON document instead of text")
-    verify.add_argument("--sample", action="store_true",
-                        help="also cross-examine every step on a sampled concrete model (Monte Carlo, NumPy)")
-    verify.add_argument("--samples", type=int, default=None, metavar="N",
-                        help=f"draws per step for --sample (default {SAMPLE_DEFAULT}; 1000 to {SAMPLE_MAX})")
-    verify.add_argument("--seed", type=int, default=0, help="seed of the sampled models (default 0)")
+    _add_sampling(verify)
     _add_slope(verify)
     commands.add_parser("list", help="name the built-in derivations")
     explain = commands.add_parser("explain", help="walk through a derivation, one step at a time")
@@ -66,10 +62,31 @@ def _parser() -> argparse.ArgumentParser:
                                                "sheet: a one-page comparison of all built-in derivations")
     render.add_argument("--out", default="build", metavar="DIR", help="output directory (default: build)")
     render.add_argument("--activation", metavar="F", help="as for verify")
+    _add_sampling(render, "include a table of every step cross-examined on a sampled concrete model")
     render.add_argument("--allow-unverified", action="store_true",
                         help="render even if a step fails, marking the failures on the page")
     _add_slope(render)
     return parser
+
+
+def _add_sampling(command: argparse.ArgumentParser,
+                  what: str = "also cross-examine every step on a sampled concrete model (Monte Carlo, NumPy)") -> None:
+    command.add_argument("--sample", action="store_true", help=what)
+    command.add_argument("--samples", type=int, default=None, metavar="N",
+                         help=f"draws per step for --sample (default {SAMPLE_DEFAULT}; 1000 to {SAMPLE_MAX})")
+    command.add_argument("--seed", type=int, default=0, help="seed of the sampled models (default 0)")
+
+
+def _sampling(args: argparse.Namespace) -> int | str:
+    """The number of draws --sample asks for, or what is wrong with the options."""
+    samples = SAMPLE_DEFAULT if args.samples is None else args.samples
+    if (args.samples is not None or args.seed) and not args.sample:
+        return "--samples and --seed go with --sample"
+    if not 1000 <= samples <= SAMPLE_MAX:
+        return f"--samples must be between 1000 and {SAMPLE_MAX}"
+    if not 0 <= args.seed < 2**32:
+        return "--seed must be between 0 and 2**32 - 1"
+    return samples
 
 
 def _add_slope(command: argparse.ArgumentParser) -> None:
@@ -138,13 +155,9 @@ def _list(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from .report import json_report, text_report
     from .verify import activation_of, verify
-    samples = SAMPLE_DEFAULT if args.samples is None else args.samples
-    if (args.samples is not None or args.seed) and not args.sample:
-        return _usage("--samples and --seed go with --sample")
-    if not 1000 <= samples <= SAMPLE_MAX:
-        return _usage(f"--samples must be between 1000 and {SAMPLE_MAX}")
-    if not 0 <= args.seed < 2**32:
-        return _usage("--seed must be between 0 and 2**32 - 1")
+    samples = _sampling(args)
+    if isinstance(samples, str):
+        return _usage(samples)
     result = verify(_load(args), args.activation)
     examinations = clash = None
     if args.sample and not result.error:
@@ -177,6 +190,9 @@ def _render(args: argparse.Namespace) -> int:
             print("derivation: error: --format sheet stands alone (it covers every built-in derivation)", file=sys.stderr)
             return EXIT_BAD_INPUT
         return _render_sheet(args)
+    samples = _sampling(args)
+    if isinstance(samples, str):
+        return _usage(samples)
     derivation = _load(args)
     result = verify(derivation, args.activation)
     if not result.ok and not args.allow_unverified:
@@ -185,7 +201,13 @@ def _render(args: argparse.Namespace) -> int:
         for line in failure_lines(result):
             print(f"  {line}", file=sys.stderr)
         return EXIT_FAILED
-    code = _write(lambda: render(result, args.format, Path(args.out)), args.out)
+    table = None
+    if args.sample and not result.error:
+        from . import sampled
+        from .verify import activation_of
+        examinations = sampled.run(result, activation_of(derivation, args.activation), args.seed, samples)
+        table = sampled.rows(result, examinations, args.seed, samples)
+    code = _write(lambda: render(result, args.format, Path(args.out), sample=table), args.out)
     if code == EXIT_OK and not result.ok:
         print(f"derivation: warning: rendered although {len(result.steps) - result.verified} step(s) fail; "
               f"they are marked on the page", file=sys.stderr)

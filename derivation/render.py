@@ -117,7 +117,7 @@ def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> 
     env.filters["mr"] = (lambda e: Markup(mathml(e, rule_notation, display=False))) if kind == "html" \
         else (lambda e: latex(e, rule_notation))
     failed = [a.id for a in doc.assumptions if a.holds is False]
-    extra = extra or {"crosscheck": [], "figures": [], "dir": Path(".")}
+    extra = {"crosscheck": [], "figures": [], "dir": Path("."), "sample": None, **(extra or {})}
     if kind == "html":
         import base64
         env.filters["png"] = lambda name: "data:image/png;base64," + base64.b64encode(
@@ -145,8 +145,10 @@ def _umask() -> int:
     return current
 
 
-def render(verification: Verification, formats: list[str], out_dir: Path, today=None) -> list[Written]:
-    """Write the requested formats into ``out_dir`` as ``<name>.<ext>``; 'pdf' also writes the .tex.
+def render(verification: Verification, formats: list[str], out_dir: Path, today=None,
+           sample: dict | None = None) -> list[Written]:
+    """Write the requested formats into ``out_dir`` as ``<name>.<ext>``; 'pdf' also writes the .tex. ``sample``:
+    the sampled cross-examination (``sampled.rows``), shown as its own section.
 
     Raises TexMissing (after writing the .tex) when pdflatex is absent, RenderError when it fails.
     """
@@ -156,7 +158,7 @@ def render(verification: Verification, formats: list[str], out_dir: Path, today=
     if "pdf" in formats and "tex" not in wanted:
         wanted.insert(0, "tex")
     sources = {}
-    extra = practice(out_dir)
+    extra = {**practice(out_dir), "sample": sample}
     for fmt in wanted:
         sources[fmt] = render_text(doc, fmt, extra)      # render everything before writing anything
     for fmt, text in sources.items():

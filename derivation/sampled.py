@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .kernel.check import VERIFIED, Verification
 from .report import safe
 from .sample.estimate import Z
@@ -44,7 +46,7 @@ def text(verification: Verification, examinations: list[Examination], seed: int,
         else:
             gap = f"{e.agreement.sigmas:.1f} se apart" if e.agreement.sigmas is not None else (
                 "equal" if e.agreement.holds else f"differ by {e.agreement.difference:.3g}")
-            left, right = e.labels
+            left, right = e.side(0), e.side(1)
             lines.append(f"  {mark} {safe(e.step)}  {safe(left)} {e.left.text()}, {safe(right)} {e.right.text()}"
                          f"  ({gap})")
             lines.append(f"        {safe(e.detail)}")
@@ -81,5 +83,39 @@ def records(examinations: list[Examination]) -> list[dict]:
                     "sigmas": None if e.agreement is None else e.agreement.sigmas,
                     "values": {name: value for name, value in e.values}, "chain_premises": e.chain_world,
                     "measured_error": reading(e.measured), "predicted_error": e.predicted, "kurtosis": e.kurtosis,
-                    "expected_error": e.expected, "compared": list(e.labels)})
+                    "expected_error": e.expected, "compared": [e.side(0), e.side(1)]})
     return out
+
+
+def _number(x: float, se: float) -> tuple[str, str]:
+    """A value and its standard error as two short texts (the error empty when it is exact)."""
+    if se == 0:
+        return f"{x:.6g}", ""
+    digits = max(1, 1 - int(math.floor(math.log10(se)))) if se > 0 else 4
+    return f"{x:.{min(digits, 12)}f}", np.format_float_positional(se, precision=1, fractional=False, trim="-")
+
+
+def rows(verification: Verification, examinations: list[Examination], seed: int, samples: int) -> dict:
+    """The cross-examination for a document: plain-text cells (each format escapes them) and a summary."""
+    out = []
+    for e in examinations:
+        row = {"step": e.step, "mark": {True: "ok", False: "bad", None: "none"}[e.agrees], "left_label": "",
+               "left": "", "left_se": "", "right_label": "", "right": "", "right_se": "", "note": "",
+               "left_expr": e.exprs[0], "right_expr": e.exprs[1]}
+        if e.left is not None and e.right is not None:
+            row["left_label"], row["right_label"] = e.labels
+            row["left"], row["left_se"] = _number(e.left.value, e.left.se)
+            row["right"], row["right_se"] = _number(e.right.value, e.right.se)
+        else:
+            row["note"] = e.detail
+        if e.kind == APPROXIMATE and e.measured is not None and math.isfinite(e.measured.value):
+            row["note"] = (f"linearisation error {_percent(e.measured.value)} (se {100 * e.measured.se:.2g}%)"
+                           + (f"; first neglected term {_percent(e.predicted)} for a Gaussian argument"
+                              if e.predicted is not None else "")
+                           + (f", {_percent(e.expected)} for this one (kurtosis {e.kurtosis:.2f})"
+                              if e.expected not in (None, e.predicted) and e.kurtosis is not None else ""))
+        out.append(row)
+    agree = sum(e.agrees is True for e in examinations)
+    refuted = sum(e.agrees is False for e in examinations)
+    return {"rows": out, "seed": seed, "samples": samples, "agree": agree, "refuted": refuted,
+            "total": len(examinations), "conflicts": conflicts(verification, examinations), "z": f"{Z:g}"}

@@ -61,3 +61,16 @@ def test_a_kernel_that_accepts_a_false_claim_is_contradicted(monkeypatch, capsys
     out = capsys.readouterr().out
     assert code == 1
     assert "the sampler refutes steps F5, F6, which the kernel verified" in out
+
+
+def test_render_includes_the_table_when_asked(tmp_path):
+    """render --sample adds the cross-examination section to every format; without it, no such section."""
+    code, _, err = run("render", "--sample", "--samples", "20000", "--format", "md", "html", "tex", "--out", str(tmp_path))
+    assert code == 0, err
+    for ext in ("md", "html", "tex"):
+        text = (tmp_path / f"glorot.{ext}").read_text()
+        assert "Cross-examined on sampled models" in text and "18 of 18 agree, 0 refuted" in text, ext
+    assert "linearisation error" in (tmp_path / "glorot.md").read_text()
+    plain = tmp_path / "plain"
+    code, _, _ = run("render", "--format", "md", "--out", str(plain))
+    assert code == 0 and "Cross-examined" not in (plain / "glorot.md").read_text()

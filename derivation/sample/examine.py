@@ -56,7 +56,13 @@ class Examination:
     predicted: float | None = None        # ≈: the kernel's first neglected term, f'''(0) Var[u], relative
     kurtosis: float | None = None         # ≈: E[(u - E u)^4]/Var[u]^2 of the argument here (3 for a Gaussian)
     expected: float | None = None         # ≈: the first neglected term for this argument (see expected_error)
-    labels: tuple[str, str] = ("input", "claim")   # what the two sides are
+    labels: tuple[str, str] = ("input", "claim")   # what the two sides are, in words
+    exprs: tuple = (None, None)           # and, where they are expressions, which (for typesetting)
+
+    def side(self, which: int) -> str:
+        """What side ``which`` (0: left, 1: right) is, as one line of text."""
+        expr = self.exprs[which]
+        return " ".join(p for p in (self.labels[which], "" if expr is None else sp.sstr(expr)) if p)
     chain_world: bool = False             # the premises of the whole chain were needed
 
     @property
@@ -313,7 +319,7 @@ def _requirement(world: World, step: Step, claim: sp.Equality, inputs, subject) 
     left, right = world.number(inputs[0]), world.number(moved)
     return _done(world, step, REQUIREMENT, left, right,
                  f"with {how}: the input and {sp.sstr(moved)}, one layer {'down' if shift < 0 else 'up'}",
-                 labels=("input", sp.sstr(moved)))
+                 labels=("input", ""), exprs=(None, moved))
 
 
 def _positive(world: World, expr, env) -> float:
@@ -364,7 +370,7 @@ def _solve(world: World, step: Step, claim: sp.Equality, inputs) -> Examination:
     left, right = world.number(required[0].rhs), world.number(laws[0])
     return _done(world, step, SOLVE, left, right,
                  f"with {parameter.name} := {sp.sstr(claim.rhs)}: {sp.sstr(laws[0])} and the required "
-                 f"{sp.sstr(required[0].lhs)}", labels=(f"required {sp.sstr(required[0].lhs)}", sp.sstr(laws[0])))
+                 f"{sp.sstr(required[0].lhs)}", labels=("required", ""), exprs=(required[0].lhs, laws[0]))
 
 
 def _equations(world: World, step: Step, claim: sp.Equality, given: sp.Equality) -> Examination:
