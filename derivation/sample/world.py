@@ -114,6 +114,7 @@ class World:
         self.laws: dict[tuple, Law] = {}
         self.seen: dict[str, set[tuple]] = {}
         self.cache: dict[tuple, np.ndarray] = {}
+        self.primitives: dict[tuple, np.ndarray] = {}
         self.depth = 0
         self.shown: list = []                  # the step's expressions, whose values a report shows
         self.derivative = sp.diff(self.activation, X) if self.activation is not None else None
@@ -438,9 +439,9 @@ class World:
         return symbols[0] if len(symbols) == 1 else None
 
     def _grow_network(self, layer: int | None) -> None:
-        """Evaluate every defined family with declared units at layers up to ``layer + 2``, so that the
+        """Evaluate every defined family with declared units at layers up to ``layer + 1``, so that the
         primitives of those layers are drawn and recorded."""
-        top = (layer if layer is not None else max([0, *self.index.values()])) + 2
+        top = (layer if layer is not None else max([0, *self.index.values()])) + 1
         for d in self.derivation.definitions:
             name = d.lhs.base.name
             units = self.decl[name].units
@@ -482,7 +483,9 @@ class World:
         elif decl.gradient_of and indices and self.top is not None and indices[0] < self.top:
             value = self._gradient(decl.gradient_of, indices)
         else:
-            value = self._primitive(name, indices)
+            if key not in self.primitives:         # drawn once: a gradient's re-evaluations keep them
+                self.primitives[key] = self._primitive(name, indices)
+            value = self.primitives[key]
         self.cache[key] = value
         return value
 
