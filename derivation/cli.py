@@ -11,7 +11,7 @@ import os
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_TOOL = 0, 1, 2, 3
-SAMPLE_DEFAULT, SAMPLE_MAX = 40_000, 2_000_000
+SAMPLE_DEFAULT, SAMPLE_MAX = 40_000, 1_000_000
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -40,6 +40,8 @@ SIZES = tuple(range(2, 10))
 MAX_TERMS = 400             # a Sum over more terms than this is not instantiated
 MAX_DEPTH = 60              # nested definitions deeper than this are not instantiated
 FD_STEP = 1e-6
+MAX_WORK = 20_000_000_000  # node evaluations times draws (about a minute at most): more is refused
+MAX_FLOATS = 150_000_000    # draws held by one model at most (1.2 GB): more variables or samples are refused
 LATENT_WEIGHT = 0.6
 
 
@@ -115,6 +117,7 @@ class World:
         self.seen: dict[str, set[tuple]] = {}
         self.cache: dict[tuple, np.ndarray] = {}
         self.primitives: dict[tuple, np.ndarray] = {}
+        self.work = 0                          # expression nodes evaluated (each on every draw)
         self.depth = 0
         self.shown: list = []                  # the step's expressions, whose values a report shows
         self.derivative = sp.diff(self.activation, X) if self.activation is not None else None
@@ -248,6 +251,9 @@ class World:
         return self._walk(expr, {}, random=True)
 
     def _walk(self, expr: sp.Expr, env: dict, random: bool):
+        self.work += 1
+        if self.work * self.samples > MAX_WORK:
+            raise CannotSample(f"the model needs more than {MAX_WORK:.0e} operations on draws; use fewer --samples")
         if isinstance(expr, (sp.Integer, sp.Rational, sp.Float)) or expr.is_number and not expr.free_symbols \
                 and not expr.has(v.Var, v.E, v.Uniform, v.Normal, sp.Sum):
             value = complex(sp.N(expr))
@@ -468,6 +474,10 @@ class World:
         self.seen.setdefault(name, set()).add(indices)
         if key in self.cache:
             return self.cache[key]
+        held = len(self.cache) + len(self.primitives) + len(self.latents) + 1
+        if held * self.samples > MAX_FLOATS:
+            raise CannotSample(f"the model would hold more than {MAX_FLOATS * 8 // 10**6} MB of draws ({held} variables "
+                               f"of {self.samples}); use fewer --samples")
         decl = self.decl[name]
         matched = _match(self.derivation, name, indices)
         if matched is not None:
