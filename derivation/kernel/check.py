@@ -27,7 +27,7 @@ from . import domain
 from .activation import ActivationCheck, RectifierCheck, check_activation, check_rectifier
 from .compare import Comparison, compare
 from .counterexample import Counterexample, counterexample
-from .definitions import DefinitionError, shapes
+from .definitions import DefinitionError, negative_layers, shapes
 from .derivation import FAMILY_FACTS, Assumption, Derivation, Step
 from .model import Model
 from .rules import APPROX, COMPROMISE, EQUAL, REQUIRES, RULES, Choices, Context, Obligation, ObligationFailed, RuleError
@@ -146,6 +146,24 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
     return Verification(derivation, check, assumption_results, tuple(results), rectifier, suggestion)
 
 
+def layered_names(derivation: Derivation, found: dict) -> frozenset[str]:
+    """Random families whose first index is a layer: defined, or written with more than one index."""
+    arity = written_arity(derivation)
+    return frozenset(name for name in random_names(derivation) if name in found or arity.get(name, 0) > 1)
+
+
+def written_arity(derivation: Derivation) -> dict[str, int]:
+    """The most indices each family is written with, in the definitions and every step."""
+    out: dict[str, int] = {}
+    exprs = [e for d in derivation.definitions for e in (d.lhs, d.rhs)]
+    exprs += [e for s in derivation.steps for e in (s.claim, s.start) if e is not None]
+    for expr in exprs:
+        for node in sp.preorder_traversal(expr):
+            if isinstance(node, sp.Indexed):
+                out[node.base.name] = max(out.get(node.base.name, 0), len(node.indices))
+    return out
+
+
 def random_names(derivation: Derivation) -> frozenset[str]:
     return frozenset(name for name, decl in derivation.symbols.items() if decl.kind == "random")
 
@@ -185,7 +203,7 @@ def context_for(derivation: Derivation, uses, computed: ActivationCheck | None, 
     """What a rule may know when the assumptions ``uses`` are cited: the model of their premises (with the
     computed facts about the activation), and the activation checks only if an assumption about it is cited."""
     cited = tuple(derivation.assumptions[a] for a in uses)
-    model = Model(derivation.symbols, tuple(derivation.definitions), cited, computed, found)
+    model = Model(derivation.symbols, tuple(derivation.definitions), cited, computed, found, written_arity(derivation))
     resting = [derivation.assumptions[p] for r in before for p in r.premises]
     premises = {kind: frozenset().union(*(getattr(a, kind) for a in resting)) for kind in FAMILY_FACTS}
     return Context(derivation.symbols, tuple(derivation.definitions), model,
@@ -240,6 +258,9 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
         problem = domain.problem(expr) if expr is not None else None
         if problem:
             return result(REFUSED, message=f"not a real expression: {problem}", failed="a real expression")
+        below = negative_layers(expr, layered_names(derivation, found)) if expr is not None else None
+        if below:
+            return result(REFUSED, message=below, failed="nonnegative layers")
     cited = tuple(derivation.assumptions[a] for a in step.uses)
     for kind in ("activation", "rectifier"):
         if kind in rule.needs and not any(getattr(a, kind) for a in cited):

@@ -66,6 +66,11 @@ def shapes(definitions: tuple[Definition, ...], random: frozenset | None = None)
         if name in out:
             raise DefinitionError(f"definitions '{out[name].definition.text}' and '{d.text}' both define {name}: "
                                   f"one definition per variable")
+        layered = {e.lhs.base.name for e in definitions} | {x.base.name for x in d.rhs.atoms(sp.Indexed)
+                                                             if len(x.indices) > 1}
+        below = negative_layers(d.rhs, frozenset(n for n in layered if random is None or n in random))
+        if below:
+            raise DefinitionError(f"definition '{d.text}': {below}")
         bound: set[sp.Symbol] = set()
         layer_symbol, offset = None, sp.S.Zero
         for position, index in enumerate(d.lhs.indices):
@@ -132,6 +137,22 @@ def _check_cycles(found: dict[str, Shape]) -> None:
     source, target, shape = changed
     raise DefinitionError(f"definitions '{shape.definition.text}' and '{found[target].definition.text}' are circular: "
                           f"{source} is defined through {target} without going down a layer")
+
+
+def negative_layers(expr: sp.Expr, layered: frozenset[str]) -> str | None:
+    """What is wrong when a sum runs a layer below 0: every layer is a nonnegative integer, and the kernel reasons
+    with every summation variable as one (see :func:`nonnegative`), so a sum whose variable stands in a layer
+    (the first index of a family in ``layered``) must start at a value shown >= 0. None when all do."""
+    for node in sp.preorder_traversal(expr):
+        if not isinstance(node, sp.Sum):
+            continue
+        body, (var, lo, _) = v.peel(node)
+        in_layer = [x for x in body.atoms(sp.Indexed)
+                    if x.base.name in layered and x.indices and var in x.indices[0].free_symbols]
+        if in_layer and not nonnegative(lo):
+            return (f"the sum over {var} from {sp.sstr(lo)} runs the layer of {sp.sstr(in_layer[0])} over values not "
+                    f"shown >= 0: layers are nonnegative, start the sum at 0 or above")
+    return None
 
 
 def nonnegative(expr: sp.Expr) -> bool:

@@ -93,8 +93,10 @@ class Model:
     """The model of one step: the derivation's declarations and definitions, and the cited premises."""
 
     def __init__(self, symbols: dict[str, SymbolDecl], definitions: tuple, cited: tuple[Assumption, ...],
-                 activation=None, checked: dict[str, Shape] | None = None):
+                 activation=None, checked: dict[str, Shape] | None = None, arity: dict[str, int] | None = None):
         self.symbols = symbols
+        # the most indices each family is written with anywhere: X[j] is a layer of X when X[j, k] is written too
+        self.arity = dict(arity or {})
         self.definitions = tuple(definitions)
         self.shapes: dict[str, Shape] = checked if checked is not None else shapes(self.definitions)
         self.groups = [(a.id, a.independent) for a in cited if a.independent]
@@ -452,15 +454,18 @@ class Model:
         independent and independent of the rest: then expr has the law of -expr."""
         from .compare import canonical
         instances = [x for x in self.instances(expr) if isinstance(x, sp.Indexed)]
+        occurrences = self.occurrences(expr)
         for family in sorted({x.base.name for x in instances}):
             if family in self.shapes or family not in self.declared["symmetric"]:
                 continue
             flipped = [x for x in instances if x.base.name == family]
-            rest = [x for x in self.instances(expr) if x not in flipped]
             negated = expr.xreplace({x: -x for x in flipped})
             if sp.expand(canonical(negated + expr)) != 0:
                 continue
-            apart = [self.independent(x, sp.Add(*rest)) if rest else yes("nothing else is random") for x in flipped]
+            # each occurrence with the summation variables bound where it stands (they range over every value)
+            mine = [(x, b) for x, b in occurrences if x in flipped]
+            rest = [(y, b) for y, b in occurrences if y not in flipped]
+            apart = [self._apart(x, b, rest) for x, b in mine]
             group = self._group_of({family})
             if group is None:
                 continue
@@ -468,6 +473,24 @@ class Model:
             if evidence:
                 return yes(evidence.text, [*evidence.premises, self.declared["symmetric"][family], group])
         return no(f"{sp.sstr(expr)} is not shown symmetric")
+
+    def _apart(self, instance: sp.Expr, bound: frozenset, others: list) -> Evidence:
+        """``instance`` (its summation variables ``bound``) shares no primitive with the ``others`` (each with
+        its own bound variables), and one cited assumption declares all their families independent."""
+        if not others:
+            return yes("nothing else is random")
+        mine = self.reach(instance, outer=bound)
+        theirs = frozenset().union(*(self.reach(y, outer=b) for y, b in others))
+        for a in sorted(mine, key=str):
+            for b in sorted(theirs, key=str):
+                if not self.distinct_atoms(a, b):
+                    return no(f"{sp.sstr(instance)} and the rest both depend on {a}")
+        families = {atom.family for atom in mine | theirs}
+        group = self._group_of(families)
+        if group is None or any(f.startswith("law ") for f in families):
+            return no(f"no cited assumption declares {', '.join(sorted(families))} independent")
+        return yes(f"{sp.sstr(instance)} depends on primitives apart from the rest, declared independent in {group}",
+                   [group])
 
     def _group_of(self, families: set[str]) -> str | None:
         for aid, group in self.groups:
@@ -505,8 +528,7 @@ class Model:
             return yes(f"{sp.sstr(instance)} does not involve {index}")
         if not isinstance(instance, sp.Indexed) or not self.is_random_name(instance.base.name):
             return no(f"{sp.sstr(instance)} is not a random variable of one family")
-        moves_layer = index in instance.indices[0].free_symbols
-        if moves_layer and (len(instance.indices) > 1 or instance.base.name in self.shapes):
+        if index in instance.indices[0].free_symbols and self._layered(instance):
             return no(f"the layer of {sp.sstr(instance)} depends on {index}")
         if depth > DEPTH:
             return no(f"not decided within {DEPTH} definitions")
@@ -518,9 +540,16 @@ class Model:
             parts.append(self._identical_definition(instance, index, depth))
         return both(parts, f"{sp.sstr(instance)} has one law for every {index}: " + "; ".join(p.text for p in parts))
 
+    def _layered(self, instance: sp.Indexed) -> bool:
+        """Whether the first index of ``instance`` is a layer: it has more indices, or its family is defined or
+        written elsewhere with more (a variable with one index and no definition, X[j], has no layer)."""
+        name = instance.base.name
+        return len(instance.indices) > 1 or name in self.shapes or self.arity.get(name, 0) > 1
+
     def _identical_definition(self, instance: sp.Indexed, index: sp.Symbol, depth: int) -> Evidence:
         value = self.with_values(self.defined_value(instance))
         randoms = self.instances(value)
+        bound = frozenset().union(*(b for _, b in self.occurrences(value)))
         moving = [x for x in randoms if index in x.free_symbols]
         skeleton = value.xreplace({x: sp.Dummy() for x in moving})
         if index in skeleton.free_symbols:
@@ -533,6 +562,11 @@ class Model:
                 return no(f"{sp.sstr(x)} depends on {index} through a definition, beside other random terms")
             if any(index in ix.free_symbols and not sp.expand(ix - index).is_Integer for ix in x.indices):
                 return no(f"{sp.sstr(x)} is not indexed by {index} plus a constant")
+            if index in x.indices[0].free_symbols and self._layered(x):
+                return no(f"the layer of {sp.sstr(x)} depends on {index}: i.i.d. holds within a layer only")
+            if x.indices[0].free_symbols & bound and any(y.base.name == x.base.name for y in randoms if y != x):
+                # a summation variable in the layer: other terms of the sum may be the variables index selects
+                return no(f"{sp.sstr(x)} is summed over layers beside other {x.base.name} terms: they may coincide")
             declared = self._declared(x.base.name, "iid", "identically distributed")
             if not declared:
                 return declared
@@ -543,7 +577,8 @@ class Model:
                     return no(f"{sp.sstr(y)} may share the variables of {sp.sstr(x)} that {index} selects")
         for first, second in ((x, y) for n_, x in enumerate(moving) for y in moving[n_ + 1:]):
             if first.base.name == second.base.name and not any(
-                    sp.expand(p - q).is_Integer and sp.expand(p - q) != 0 for p, q in zip(first.indices, second.indices)):
+                    sp.expand(p - q).is_Integer and sp.expand(p - q) != 0 and not (p.free_symbols | q.free_symbols) & bound
+                    for p, q in zip(first.indices, second.indices)):
                 return no(f"{sp.sstr(first)} and {sp.sstr(second)} may be one variable for some {index}")
         group = self._group_of({a.family for a in self.reach(value)})
         if group is None:

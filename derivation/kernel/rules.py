@@ -258,6 +258,9 @@ def solve_positive(expr: sp.Expr, value: sp.Expr, law: sp.Expr, ctx: Context) ->
     roots = [r for r in polynomial_roots(expr - value, unknown) if r.is_positive is not False]
     if len(roots) != 1:
         raise RuleError(f"{sp.sstr(expr)} = {sp.sstr(value)} has {len(roots)} positive solutions for {unknown}")
+    if roots[0].is_positive is not True:
+        raise ObligationFailed("a positive solution", str(unknown),
+                               f"{unknown} = {sp.sstr(roots[0])} is not shown positive, and {unknown} is declared positive")
     return sp.Eq(unknown, roots[0], evaluate=False)
 
 
@@ -374,6 +377,13 @@ def _uses(family: str, ctx: Context) -> list[int]:
         distances.add(int(distance))
     if not distances:
         raise RuleError(f"the definitions never use {family} to define a later {family}")
+    through = _through(family, others)
+    left = sorted({a.base.name for a in written.atoms(sp.Indexed) if a.base.name in through})
+    if left:
+        # e.g. a residual stream h[i+1] = h[i] + f(s[i]): unfolded once, h[i] still hides every earlier s
+        raise ObligationFailed("the definitions determine the gradient", family,
+                               f"{left[0]} is defined through itself and uses {family}: {family} reaches later "
+                               f"layers through every depth of {left[0]}, which one unfolding does not show")
     feeding = _feeding(own, others)
     for d in others:
         if any(a.base.name == family for a in d.rhs.atoms(sp.Indexed)) and d.lhs.base.name not in feeding:
@@ -389,6 +399,20 @@ def _at_layer(definition: Definition, layer: sp.Expr) -> sp.Expr:
     if value is None:
         raise RuleError(f"the definition '{definition.text}' does not apply at layer {sp.sstr(layer)}")
     return value
+
+
+def _through(family: str, definitions: tuple[Definition, ...]) -> set[str]:
+    """The defined families whose definitions use ``family``, directly or through other definitions."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for d in definitions:
+            used = {a.base.name for a in d.rhs.atoms(sp.Indexed)}
+            if d.lhs.base.name not in found and used & (found | {family}):
+                found.add(d.lhs.base.name)
+                changed = True
+    return found
 
 
 def _feeding(own: Definition, others: tuple[Definition, ...]) -> set[str]:
