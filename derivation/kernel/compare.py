@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from . import terms as v
+from .definitions import nonnegative
 
 SIMPLIFY_LIMIT = 400   # count_ops above which simplify() is not attempted
 
@@ -132,8 +133,9 @@ def _expand_sums(expr: sp.Expr) -> sp.Expr:
         for term in sp.Add.make_args(body):
             outside = [a for a in sp.Mul.make_args(term) if var not in a.free_symbols]
             inside = [a for a in sp.Mul.make_args(term) if var in a.free_symbols]
-            count = hi - lo + 1                       # sum_{j=lo}^{hi} c = (hi - lo + 1) c only for integer limits
-            collapse = not inside and count.is_integer
+            count = hi - lo + 1                       # sum_{j=lo}^{hi} c = (hi - lo + 1) c only for integer limits,
+            # and only for a count shown >= 0: an empty sum (hi < lo) is 0, not SymPy's Karr-convention -count*c
+            collapse = not inside and count.is_integer and (count.is_nonnegative or nonnegative(count))
             out += sp.Mul(*outside) * ((hi - lo + 1) if collapse else sp.Sum(sp.Mul(*inside), (var, lo, hi)))
         return out
     if not expr.args or isinstance(expr, sp.Indexed):
