@@ -28,7 +28,7 @@ from .activation import ActivationCheck, RectifierCheck, check_activation, check
 from .compare import Comparison, compare
 from .counterexample import Counterexample, counterexample
 from .definitions import DefinitionError, negative_layers, shapes
-from .derivation import FAMILY_FACTS, Assumption, Derivation, Step
+from .derivation import FAMILY_FACTS, Assumption, Derivation, Step, written_arity
 from .model import Model
 from .rules import APPROX, COMPROMISE, EQUAL, REQUIRES, RULES, Choices, Context, Obligation, ObligationFailed, RuleError
 from .timelimit import TimeLimitExceeded, time_limit
@@ -150,18 +150,6 @@ def layered_names(derivation: Derivation, found: dict) -> frozenset[str]:
     """Random families whose first index is a layer: defined, or written with more than one index."""
     arity = written_arity(derivation)
     return frozenset(name for name in random_names(derivation) if name in found or arity.get(name, 0) > 1)
-
-
-def written_arity(derivation: Derivation) -> dict[str, int]:
-    """The most indices each family is written with, in the definitions and every step."""
-    out: dict[str, int] = {}
-    exprs = [e for d in derivation.definitions for e in (d.lhs, d.rhs)]
-    exprs += [e for s in derivation.steps for e in (s.claim, s.start) if e is not None]
-    for expr in exprs:
-        for node in sp.preorder_traversal(expr):
-            if isinstance(node, sp.Indexed):
-                out[node.base.name] = max(out.get(node.base.name, 0), len(node.indices))
-    return out
 
 
 def random_names(derivation: Derivation) -> frozenset[str]:

@@ -113,3 +113,15 @@ def with_values(derivation: Derivation, values: dict) -> Derivation:
     steps = [replace(s, claim=put(s.claim), start=put(s.start)) for s in derivation.steps]
     definitions = [replace(d, rhs=put(d.rhs)) for d in derivation.definitions]
     return replace(derivation, steps=steps, definitions=definitions, values={**derivation.values, **values})
+
+
+def written_arity(derivation: Derivation) -> dict[str, int]:
+    """The most indices each family is written with, in the definitions and every step."""
+    out: dict[str, int] = {}
+    exprs = [e for d in derivation.definitions for e in (d.lhs, d.rhs)]
+    exprs += [e for s in derivation.steps for e in (s.claim, s.start) if e is not None]
+    for expr in exprs:
+        for node in sp.preorder_traversal(expr):
+            if isinstance(node, sp.Indexed):
+                out[node.base.name] = max(out.get(node.base.name, 0), len(node.indices))
+    return out

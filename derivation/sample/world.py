@@ -32,7 +32,7 @@ import sympy as sp
 
 from ..kernel import terms as v
 from ..kernel.activation import X
-from ..kernel.derivation import Assumption, Derivation
+from ..kernel.derivation import Assumption, Derivation, written_arity
 from .estimate import BATCHES, Z, moment_parts, standard_error
 from .laws import Law, choose, stable_seed, standard
 
@@ -104,7 +104,7 @@ class World:
         self.samples -= self.samples % BATCHES
         self.rng = np.random.default_rng(stable_seed("world", self.seed))
         self.decl = self.derivation.symbols
-        self.arity = _arities(self.derivation)
+        self.arity = written_arity(self.derivation)
         self.layered = {name for name, count in self.arity.items()
                         if count >= 2 or any(d.lhs.base.name == name for d in self.derivation.definitions)}
         self.index: dict[sp.Symbol, int] = {}
@@ -677,18 +677,6 @@ def _match(derivation: Derivation, name: str, indices: tuple):
         if ok:
             return d.rhs, env
     return None
-
-
-def _arities(derivation: Derivation) -> dict[str, int]:
-    """The number of indices each random family is used with (the most seen anywhere)."""
-    out: dict[str, int] = {}
-    exprs = [d.lhs for d in derivation.definitions] + [d.rhs for d in derivation.definitions]
-    exprs += [e for s in derivation.steps for e in (s.claim, s.start) if e is not None]
-    for expr in exprs:
-        for node in sp.preorder_traversal(expr):
-            if isinstance(node, sp.Indexed):
-                out[node.base.name] = max(out.get(node.base.name, 0), len(node.indices))
-    return out
 
 
 def _label(name: str, indices: tuple) -> str:
