@@ -61,7 +61,8 @@ class Reading:
         if self.se == 0:
             return f"{self.value:.6g}"
         digits = max(1, 1 - int(math.floor(math.log10(self.se)))) if self.se > 0 else 4
-        return f"{self.value:.{min(digits, 10)}f} ± {self.se:.1g}"
+        se = np.format_float_positional(self.se, precision=1, fractional=False, trim="-")
+        return f"{self.value:.{min(digits, 12)}f} ± {se}"
 
 
 @dataclass(frozen=True)
