@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.mathml import MathMLPresentationPrinter
 
+from .escape import SymbolTexError, symbol_tex, tex_math_ascii
 from .kernel import terms as v
 from .kernel.derivation import Derivation
 
@@ -33,7 +34,13 @@ class Notation:
             expressions += [step.claim] + ([step.start] if step.start is not None else [])
         layered = {a.base.name for e in expressions for a in e.atoms(sp.Indexed) if len(a.indices) > 1}
         gradients = {d.name: d.gradient_of for d in derivation.symbols.values() if d.gradient_of}
-        names = {d.name: d.latex for d in derivation.symbols.values() if d.latex}
+        names = {}
+        for d in derivation.symbols.values():
+            if d.latex:
+                try:
+                    names[d.name] = symbol_tex(d.latex)     # rebuilt by our grammar, never the file's text
+                except SymbolTexError:
+                    pass                                    # (the loader refuses it; typeset the plain name)
         return cls(frozenset(layered | set(gradients)), gradients, names)
 
     def split(self, x: sp.Indexed) -> tuple[str, sp.Expr | None, tuple]:
@@ -61,6 +68,9 @@ class ProofLatexPrinter(LatexPrinter):
 
     def _name(self, name: str) -> str:
         return self.notation.latex_names.get(name) or self._print(sp.Symbol(name))
+
+    def doprint(self, expr) -> str:
+        return tex_math_ascii(super().doprint(expr))      # a symbol named σ as \sigma: pdflatex reads ASCII
 
     def _print_Indexed(self, expr):
         name, layer, units = self.notation.split(expr)
@@ -125,6 +135,7 @@ def readable(expr: sp.Expr) -> sp.Expr:
 
 
 def latex(expr: sp.Expr, notation: Notation = Notation()) -> str:
+    """LaTeX math (ASCII only: non-ASCII names written as commands) for ``expr``."""
     return ProofLatexPrinter(notation).doprint(expr)
 
 
@@ -164,7 +175,7 @@ def latex_lines(expr: sp.Expr, notation: Notation = Notation(), limit: int = BRE
         current += f" {sign}{text}" if current else f"{sign}{text}"
         used += width(term, notation)
     lines.append(current + closer)
-    return lines
+    return [tex_math_ascii(line) for line in lines]
 
 
 class ProofMathMLPrinter(MathMLPresentationPrinter):
