@@ -182,7 +182,7 @@ def _usage(message: str) -> int:
 def _render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .render import render
+    from .render import BadOutputName, output_name, render
     from .report import failure_lines
     from .verify import verify
     if "sheet" in args.format:
@@ -194,6 +194,10 @@ def _render(args: argparse.Namespace) -> int:
     if isinstance(samples, str):
         return _usage(samples)
     derivation = _load(args)
+    try:
+        output_name(derivation)         # checked before the work: 'name' must be an identifier, never a path
+    except BadOutputName as exc:
+        return _usage(str(exc))
     result = verify(derivation, args.activation)
     if not result.ok and not args.allow_unverified:
         print(f"derivation: not rendered: {derivation.path} does not verify "
@@ -216,9 +220,12 @@ def _render(args: argparse.Namespace) -> int:
 
 def _write(produce, out: str) -> int:
     """Build documents with ``produce()``, say what was written, and map failures to exit codes."""
-    from .render import RenderError, TexMissing
+    from .render import BadOutputName, RenderError, TexMissing
     try:
         written = produce()
+    except BadOutputName as exc:
+        print(f"derivation: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except TexMissing as exc:
         print(f"derivation: {exc}", file=sys.stderr)
         return EXIT_MISSING_TOOL
@@ -351,13 +358,11 @@ def _builtin(name: str):
 
 
 def _crosscheck(args: argparse.Namespace) -> int:
-    from .crosscheck import fans, rows, truncated_normal_std
-    from .kernel.derivation import with_values
+    from .crosscheck import fans, truncated_normal_std
+    from .render import crosscheck_table
     from .report import crosscheck_report
 
-    verified = {name: _verified_results(_builtin(name)) for name in ("glorot", "he", "lecun")}
-    he = _load(argparse.Namespace(derivation="he", slope="symbolic"))
-    table = rows(verified, lambda slope: _verified_results(with_values(he, {he.namespace.symbols[he.slope]: slope})))
+    table = crosscheck_table()        # the same computation `render` repeats to check crosscheck.json
     examples = [(((64, 3, 3, 3), "pytorch"), fans((64, 3, 3, 3), "pytorch")),
                 (((3, 3, 3, 64), "keras"), fans((3, 3, 3, 64), "keras")),
                 (((512, 256), "pytorch"), fans((512, 256), "pytorch"))]
@@ -365,22 +370,18 @@ def _crosscheck(args: argparse.Namespace) -> int:
     _save_crosscheck(table, args.out)
     ok = all(r.match for r in table if not r.heuristic)
     if args.empirical:
-        ok = _empirical(verified) and ok
+        ok = _empirical({name: _verified_results(_builtin(name)) for name in ("glorot", "he", "lecun")}) and ok
     return EXIT_OK if ok else EXIT_FAILED
 
 
 def _save_crosscheck(table, out: str) -> None:
-    """crosscheck.json, which `render` shows in its 'In practice' section."""
+    """crosscheck.json: asks `render` for its 'In practice' section (which recomputes the rows, and warns
+    when the file says otherwise)."""
     import json
     from pathlib import Path
 
-    from .printing import plain
-    from .render import write_atomically
-    rows = [{"framework": r.framework, "initialiser": r.initialiser, "formula": r.formula_only, "gain": r.gain,
-             "source": r.source,
-             "derived": plain(r.derived_value) if not r.heuristic else f"{float(r.derived_value):.6g}",
-             "match": r.match, "heuristic": r.heuristic} for r in table]
-    write_atomically(Path(out) / "crosscheck.json", json.dumps(rows, indent=1).encode("utf-8"))
+    from .render import crosscheck_records, write_atomically
+    write_atomically(Path(out) / "crosscheck.json", json.dumps(crosscheck_records(table), indent=1).encode("utf-8"))
 
 
 def _empirical(verified: dict) -> bool:

@@ -281,7 +281,9 @@ def test_in_practice_section_uses_crosscheck_and_simulate_outputs(tmp_path):
     text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "glorot.pdf"), "-"], capture_output=True,
                                    text=True).stdout.split())
     assert "In practice" in text and "xavier_uniform_" in text and "heuristic" in text
-    assert r"\input{/etc/passwd}" in text and "root:x:0" not in text and "evil" not in text
+    # the rows are recomputed: the forged ones are not shown, and the user is told the file differs
+    assert r"\input{/etc/passwd}" not in text and "root:x:0" not in text and "evil" not in text
+    assert "crosscheck.json is not what `crosscheck` computes now" in done.stderr
     html = (tmp_path / "glorot.html").read_text()
     assert html.count('src="data:image/png;base64,') == 2 and "<script>x" not in html
     assert "0.87962566103423978" in (tmp_path / "glorot.tex").read_text()
