@@ -1,8 +1,9 @@
 """The adversarial corpus: false derivations the verifier must refuse, true ones it must accept.
 
 ``tests/false/*.toml`` each state something false. Their header says why (``# FALSE:``), which class of
-trick they use (``# CLASS:``, 1 to 11, 12 for the others) and, for files the loader must refuse (bad
-definitions, expressions that are not real), the exit code (``# EXPECT: exit 2``; default exit 1). ``tests/false/oracles.py`` computes, for every one of them and
+trick they use (``# CLASS:``, 1 to 11, 12 for the others, 13 for those found by the sampled semantics) and,
+for files the loader must refuse (bad definitions, expressions that are not real), the exit code
+(``# EXPECT: exit 2``; default exit 1). ``tests/false/oracles.py`` computes, for every one of them and
 without the verifier's code, why it is false. ``tests/true/*.toml`` are near-identical true variants
 (``# TRUE:``, ``# VARIANT OF:``); ``tests/true/oracles.py`` confirms the claimed values it can compute.
 
@@ -109,7 +110,7 @@ def test_corpus_size_and_classes():
 def test_false_file_header(path):
     h = header(path)
     assert h.get("FALSE"), "missing '# FALSE: <why>'"
-    assert int(h["CLASS"]) in range(1, 13)
+    assert int(h["CLASS"]) in range(1, 14)
     # the loader refuses bad definitions (class 8) and expressions that are not real (class 7) with their
     # column (exit 2); a class-12 file may be refused either way; every other false file fails at a step (exit 1)
     if int(h["CLASS"]) == 12:

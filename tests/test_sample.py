@@ -44,9 +44,11 @@ BUILTINS = builtin_names()
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 TRUE_FILES = sorted((HERE / "true").glob("*.toml"))
 FALSE_FILES = sorted((HERE / "false").glob("*.toml"))
-# Measured (20000 samples, seed 0): 77 false files, 12 refused at load, 65 loadable, of which the kernel
-# refuses all 65 and the sampler refutes a step of 54 (83%). The bound is set a little below.
-MIN_SAMPLER_REFUTED = 50
+# Measured (20000 samples, seed 0): 86 false files, 12 refused at load, 74 loadable, of which the kernel
+# refuses all 74 and the sampler refutes a step of 61 (82%): 8 of the 9 class-13 files (not
+# c13_normal_negative_root, whose defect is a solved parameter's sign), and 53 of the 77 older files (54 when
+# first measured; c10_forward_from_gradient has not been refuted since). The bound is set a little below.
+MIN_SAMPLER_REFUTED = 57
 
 
 # ---------------------------------------------------------------------------------------------- running

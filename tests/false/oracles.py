@@ -175,7 +175,8 @@ def layer_gains(n_in: int, n_out: int, var_w: float, seed: int) -> tuple[float, 
 
 def _network(kind: str, seed: int, batch: int, width: int = 3, layers: int = 6):
     """A batch of random tanh networks s[i] = z[i] @ W[i] + skip(i), z[i+1] = tanh(s[i]), loss c . s[last]
-    (``unread_first``: s[i] = z[i, 1:] @ W[i, 1:], unit 0 of every layer never read)."""
+    (``unread_first``: s[i] = z[i, 1:] @ W[i, 1:], unit 0 of every layer never read; ``stream``: a residual
+    stream z[i+1] = z[i] + tanh(s[i]), s[i] = z[i] @ W[i])."""
     r = rng(seed)
     z0 = r.standard_normal((batch, width))
     weights = [r.normal(0.0, 1.0 / math.sqrt(width), (batch, width, width)) for _ in range(layers)]
@@ -198,7 +199,7 @@ def _network(kind: str, seed: int, batch: int, width: int = 3, layers: int = 6):
                 s = s.copy()
                 s[:, override[1]] += override[2]
             ss.append(s)
-            zs.append(np.tanh(s))
+            zs.append(zs[i] + np.tanh(s) if kind == "stream" else np.tanh(s))
         return ss, (c * ss[-1]).sum(axis=1)
 
     def gradient(i: int, k: int, h: float = 1e-5) -> np.ndarray:
@@ -1055,3 +1056,123 @@ def c12_iid_nested_inner_count():
     left = sum(var_w for _ in range(1, m + 1) for _ in inner)
     return exactly(n * m * var_w / 2, left, f"N = {n}, M = {m}, Var[W] = {var_w}: the inner sum runs over j in "
                                             f"{inner}; claimed N*M*Var[W]/2")
+
+
+# class 13: found by the sampled semantics (an adversarial review run against derivation.sample)
+
+
+def _variance_sum(terms: list[tuple[float, np.ndarray]]) -> tuple[float, float]:
+    """Sum of c*Var[x] over (c, samples x) of independent draws, and its standard error."""
+    estimates = [(c, *variance_estimate(x)) for c, x in terms]
+    return sum(c * v for c, v, _ in estimates), math.sqrt(sum((c * se) ** 2 for c, _, se in estimates))
+
+
+@oracle
+def c13_iid_layer_moving_unit():
+    r = rng(46)
+    x = {(l, u): r.normal(0.0, math.sqrt(l), SAMPLES) for l in range(1, 5) for u in (1, 2)}   # X[l, u], Var = l
+    y = {k: x[k, 1] + x[k, 2] for k in range(1, 5)}          # Y[i, k] = X[k, 1] + X[k, 2], whatever the layer i
+    actual, se = _variance_sum([(1.0, y[1]), (1.0, y[2]), (-1.0, y[3]), (-1.0, y[4])])
+    return versus_estimate(0.0, 0.0, actual, se, "X[l, u] ~ Normal(0, sqrt(l)) independent (iid within a layer), "
+                                                 "Y[i, k] = X[k, 1] + X[k, 2]: Sum(Var[Y[i, k]], (k, 1, 2)) - "
+                                                 "Sum(Var[Y[i, k]], (k, 3, 4)) against the claimed 0")
+
+
+@oracle
+def c13_iid_sum_over_layers_alias():
+    i = 0
+    X = {(l, u): stats.Normal(f"X_{l}_{u}", 0, 1) for l in range(i, i + 3) for u in (1, 2)}
+
+    def Y(k):                                               # Y[i, k] = Sum(X[i+m, k] + X[i+m+1, 1], (m, 0, 1))
+        return sum(X[i + m, k] + X[i + m + 1, 1] for m in (0, 1))
+
+    V = {k: stats.variance(Y(k)) for k in (1, 2)}
+    return exactly(sp.S.Zero, V[1] - V[2], f"X[l, u] ~ Normal(0, 1) independent: Y[i, 1] = {Y(1)} and Y[i, 2] = "
+                                           f"{Y(2)} have variances {V[1]} and {V[2]}; Var[Y[i, 1]] - Var[Y[i, 2]] "
+                                           f"against the claimed 0")
+
+
+@oracle
+def c13_flip_bound_alias():
+    x = rng(47).standard_normal((SAMPLES, 4))               # X[1, 1..3] (column 0 unused)
+
+    def u(v):                                               # Sum(X[1, m], (m, 1, 2))*Sum(Z[1, m+1], (m, 1, 2)), Z = X
+        return (v[:, 1] + v[:, 2]) * (v[:, 2] + v[:, 3])
+
+    unchanged = bool(np.array_equal(u(-x), u(x)))
+    actual, se = mean_estimate(np.tanh(u(x)))
+    return versus_estimate(0.0, 0.0, actual, se, f"X ~ Normal(0, 1) independent, u = (X1 + X2)*(X2 + X3) (flipping "
+                                                 f"every X leaves u unchanged: {unchanged}): E[tanh(u)] against the "
+                                                 f"claimed 0")
+
+
+@oracle
+def c13_chain_rule_residual_stream():
+    return _chain_rule_finding("stream", 48)
+
+
+def _defined_from_below(layer: int, body: Callable[[int], np.ndarray], primitive: Callable[[], np.ndarray]):
+    """Samples of Y[layer, 1] for a definition Y[l+1, k] := body(l) over the layers l >= 0: the definition where
+    l + 1 = layer has a root l >= 0, a primitive draw elsewhere (layer 0)."""
+    l = sp.Symbol("l", integer=True)
+    roots = [int(root) for root in sp.solve(sp.Eq(l + 1, layer), l) if root >= 0]
+    return body(roots[0]) if roots else primitive()
+
+
+@oracle
+def c13_definition_negative_bound():
+    r = rng(49)
+    x = {l: r.standard_normal(SAMPLES) for l in (-1, 0)}   # X[l, 1] (X[-1, 1] read as another sample)
+    y0 = r.standard_normal(SAMPLES)                         # the primitive Y[0, 1]
+    start = sum(_defined_from_below(l + 1, lambda m: 2 * x[m] + 1, lambda: y0) for l in (-1, 0))
+    claim = sum(2 * x[l] + 1 for l in (-1, 0))              # the definition unfolded at l = -1 as well
+    (actual, se), (claimed, claimed_se) = mean_estimate(start), mean_estimate(claim)
+    return versus_estimate(claimed, claimed_se, actual, se,
+                           "Y[l+1, k] := 2*X[l, k] + 1 for the layers l >= 0 (Y[0, 1] primitive), Y[0, 1], X ~ "
+                           "Normal(0, 1): E[Sum(Y[l+1, 1], (l, -1, 0))] against the claimed "
+                           "E[Sum(2*X[l, 1] + 1, (l, -1, 0))]")
+
+
+@oracle
+def c13_zero_mean_negative_bound_layer():
+    r = rng(50)
+    x0, y0 = r.standard_normal(SAMPLES), r.normal(1.0, 1.0, SAMPLES)     # X[0, 1] centred; the primitive Y[0, 1]
+    total = sum(_defined_from_below(l + 1, lambda m: x0, lambda: y0) for l in (-1, 0))
+    actual, se = mean_estimate(total)
+    return versus_estimate(0.0, 0.0, actual, se, "Y[l+1, k] := X[l, k] for the layers l >= 0, Y[0, 1] ~ Normal(1, 1) "
+                                                 "(primitive), X ~ Normal(0, 1): E[Sum(Y[l+1, 1], (l, -1, 0))] "
+                                                 "against the claimed 0")
+
+
+@oracle
+def c13_iid_mixed_arity():
+    r = rng(51)
+    x1, x2, x11 = (r.normal(0.0, math.sqrt(layer), SAMPLES) for layer in (1, 2, 1))   # X[1], X[2], X[1, 1]
+    actual, se = _variance_sum([(1.0, x1), (-1.0, x2), (1.0, x11)])
+    claimed, claimed_se = variance_estimate(x11)
+    return versus_estimate(claimed, claimed_se, actual, se,
+                           "X[l, u] ~ Normal(0, sqrt(l)) (iid within a layer; X[j] a variable of layer j): "
+                           "Var[X[1]] - Var[X[2]] + Var[X[1, 1]] against the claimed Var[X[1, 1]]")
+
+
+@oracle
+def c13_empty_constant_sum():
+    X = stats.Normal("X", 0, 1)
+    E, V = stats.E, stats.variance
+    empty = sum((V(X) for _ in range(2, 0 + 1)), sp.S.Zero)  # Sum(Var[X], (j, 2, 0)): no j with 2 <= j <= 0
+    karr = sp.Sum(V(X), (sp.Symbol("j", integer=True), 2, 0)).doit()
+    return exactly(E(X**2) - V(X), V(X) + E(X) ** 2 + empty,
+                   f"X ~ Normal(0, 1): Var[X] + E[X]**2 + Sum(Var[X], (j, 2, 0)) with the empty sum = {empty} "
+                   f"(SymPy's Karr convention would give {karr}), against the claimed E[X**2] - Var[X]")
+
+
+@oracle
+def c13_normal_negative_root():
+    n, sigma = sp.Integer(4), sp.Symbol("sigma", positive=True)
+    claimed = 1 / sp.sqrt(n) - 1
+    positive = sp.solve(sp.Eq(stats.variance(stats.Normal("W", 0, sigma + 1)), 1 / n), sigma)
+    residual = sp.simplify((claimed + 1) ** 2 - 1 / n)
+    witness = (f"n[i] = {n}", f"sigma = {claimed}") if claimed.is_negative and claimed not in positive else None
+    return Defect(witness, f"n[i] = {n}: the claimed sigma = 1/sqrt(n[i]) - 1 = {claimed} (it solves (sigma + 1)**2 = "
+                           f"1/n[i]: residual {residual}) is negative, and the positive solutions of "
+                           f"Var[Normal(0, sigma + 1)] = 1/n[i] are {positive}")
