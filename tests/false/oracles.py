@@ -982,11 +982,13 @@ def c12_unfold_input_layer():
 
 @oracle
 def c12_count_outer_negative():
-    v, j, l = sp.Integer(1), sp.Symbol("j", integer=True), sp.Symbol("l", integer=True)
-    left = sum(v * sum(c**2 for c in expanded_sum(1, upper).values()) for upper in range(-2, 1))
-    right = sp.Sum(sp.Sum(v, (l, 1, j)), (j, -2, 0)).doit()
-    return exactly(right, left, f"Var[X] = {v}: Var of each Sum(X[l], (l, 1, j)) for j = -2..0 from its expansion "
-                                f"(SymPy's Karr convention), summed, against Sum(Sum(Var[X], (l, 1, j)), (j, -2, 0))")
+    v = sp.Integer(1)
+    # an empty sum (upper limit below the lower) is 0: Sum(X[l], (l, 1, j)) for j = -2, -1, 0 has no terms
+    left = sum(v * sum(c**2 for c in expanded_sum(1, upper).values()) if upper >= 1 else sp.Integer(0)
+               for upper in range(-2, 1))
+    right = sum(j * v for j in range(-2, 1))
+    return exactly(right, left, f"Var[X] = {v}: Var of each (empty) Sum(X[l], (l, 1, j)) for j = -2..0, summed, "
+                                f"against the claimed Sum(j*Var[X], (j, -2, 0))")
 
 
 # class 12: tricks found by a second adversarial review (laws of defined families, requirements, values)
