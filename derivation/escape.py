@@ -54,7 +54,8 @@ _MATH_SYMBOLS = {
 }
 _MATH_SYMBOLS["≔"] = ":="
 # Text punctuation without a T1 glyph of its own.
-_TEXT_SYMBOLS = {"…": r"\ldots{}", "–": "-{}-", "—": "-{}-{}-", "‐": "-", "‑": "-", "‒": "-{}-", "―": "-{}-{}-",
+_TEXT_SYMBOLS = {"…": r"\ldots{}", "–": r"\textendash{}", "—": r"\textemdash{}", "‐": "-", "‑": "-",
+                 "‒": r"\textendash{}", "―": r"\textemdash{}",
                  "\u2009": r"\,", "\u202f": r"\,", "\u2002": r"\enspace{}", "\u2003": r"\quad{}",
                  "\u2007": "~", "\u2060": "", "\u200b": ""}
 
@@ -184,7 +185,7 @@ class _SymbolTex:
             if char == "}":
                 raise SymbolTexError("unbalanced braces")
             out.append(self.item())
-        return " ".join(out)
+        return "".join(out)         # commands are braced ({\sigma}), so no letter can extend one
 
     def item(self) -> str:
         """A base, its primes, at most one subscript and one superscript."""

@@ -104,12 +104,12 @@ def read_inside(folder: Path, name: str, limit: int, magic: bytes | None = None)
             raise ValueError("a symbolic link, not read" if exc.errno == errno.ELOOP else exc.strerror) from None
     finally:
         os.close(directory)
+    status = os.fstat(handle)
+    if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
+        os.close(handle)
+        raise ValueError("not a regular file, not read" if not stat.S_ISREG(status.st_mode)
+                         else "a file with other hard links, not read")
     with os.fdopen(handle, "rb") as stream:
-        status = os.fstat(stream.fileno())
-        if not stat.S_ISREG(status.st_mode):
-            raise ValueError("not a regular file, not read")
-        if status.st_nlink != 1:
-            raise ValueError("a file with other hard links, not read")
         data = stream.read(limit + 1)
     if len(data) > limit:
         raise ValueError(f"larger than {limit} bytes, not read")
@@ -215,12 +215,14 @@ def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> 
             + [r.claim.lhs, ("mo", "="), r.claim.rhs], notation, display=True))
         env.filters["fact"] = lambda label, right: Markup(mathml_sequence(
             [("mtext", label), ("mo", "="), right], notation))
+    elif kind == "md":
+        env.filters["m"] = lambda e: _markdown_math(latex(e, notation))
     else:
         env.filters["m"] = lambda e: latex(e, notation)
         env.filters["mlines"] = lambda e: latex_lines(e, notation)
     rule_notation = document.RULE_NOTATION
     env.filters["mr"] = (lambda e: Markup(mathml(e, rule_notation, display=False))) if kind == "html" \
-        else (lambda e: latex(e, rule_notation))
+        else (lambda e: _markdown_math(latex(e, rule_notation))) if kind == "md" else (lambda e: latex(e, rule_notation))
     failed = [a.id for a in doc.assumptions if a.holds is False]
     extra = {"crosscheck": [], "figures": [], "images": {}, "dir": Path("."), "sample": None, **(extra or {})}
     if kind == "md":
@@ -230,6 +232,15 @@ def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> 
         env.filters["png"] = lambda name: "data:image/png;base64," + base64.b64encode(
             extra["images"][name]["png"]).decode("ascii")
     return env.get_template(f"proof.{kind}.j2").render(doc=doc, failed_assumptions=failed, practice=extra)
+
+
+_MD_MATH = {"\\|": r"\Vert ", "|": r"\vert ", "<": r"\lt ", ">": r"\gt ", "$": r"\$"}
+_MD_MATH_PATTERN = re.compile(r"\\\||[|<>$]")
+
+
+def _markdown_math(tex: str) -> str:
+    """LaTeX math for Markdown's $...$: no '|' to split a table cell, no '<' to open HTML, no '$' to end it."""
+    return _MD_MATH_PATTERN.sub(lambda m: _MD_MATH[m.group(0)], tex)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
