@@ -10,20 +10,30 @@ for an indexed variable or a moment ``Var[...]``/``E[...]``, and calls of the fu
 from __future__ import annotations
 
 import ast
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Mapping
 
 import sympy as sp
+from sympy.tensor.indexed import IndexException
 
 from .kernel import domain
 from .kernel import terms as v
+from .kernel.timelimit import TimeLimitExceeded
 
 MAX_LENGTH = 4000        # characters in one expression
 MAX_NODES = 600          # syntax-tree nodes in one expression
 MAX_DIGITS = 20          # digits in a numeric literal (a double needs 17)
 MAX_EXPONENT = 1000      # |p| for a numeric exponent
 MAX_POWER_BITS = 4096    # size of a number raised to a numeric power
+MAX_NUMBER_BITS = 8192   # size of any number in the result (a product of large powers)
+PARSE_SECONDS = 5        # building one expression (SymPy evaluates as it builds: Max compares its arguments)
+MAX_TERMS = 1000         # terms of the expression multiplied out (what the comparison may compute)
 
 FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
     "f": v.f, "df": v.df,
@@ -69,19 +79,123 @@ def parse(text: str, names: Namespace, display: bool = False) -> sp.Expr:
         raise ParseError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
     if not text.strip():
         raise ParseError("empty expression")
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        raise ParseError("not valid text (undecodable bytes)")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ParseError(f"syntax error: {exc.msg}", exc.offset or len(text.strip()) + 1) from None
-    except (MemoryError, RecursionError, ValueError):
+    except (MemoryError, RecursionError):
         raise ParseError("expression is nested too deeply") from None
+    except ValueError as exc:                 # a literal Python itself refuses (over 4300 digits), a NUL
+        raise ParseError(f"not an expression: {str(exc).split(':')[0]}") from None
     count = sum(1 for _ in ast.walk(tree))
     if count > MAX_NODES:
         raise ParseError(f"expression has {count} parts; the limit is {MAX_NODES}")
     try:
-        return (_DisplayBuilder if display else _Builder)(names, text.strip()).build(tree.body)
+        with bounded(PARSE_SECONDS) as limit:
+            value = (_DisplayBuilder if display else _Builder)(names, text.strip()).build(tree.body)
+            _check_size(value)
+    except Exceeded as exc:
+        if exc.limit is not limit:
+            raise
+        raise ParseError(f"the expression takes more than {PARSE_SECONDS} s to build (numbers too large?)") from None
     except RecursionError:
         raise ParseError("expression is nested too deeply") from None
+    except ParseError:
+        raise
+    except OverflowError:
+        raise ParseError("a number in the expression is too large to compute with") from None
+    except (ArithmeticError, TypeError, ValueError, AttributeError, IndexError, IndexException) as exc:
+        # SymPy refusing what the syntax allows (an odd argument to a function): bad input, said in one line
+        raise ParseError(f"not an expression SymPy can build ({type(exc).__name__})") from None
+    return value
+
+
+class Exceeded(TimeLimitExceeded):
+    """The time limit of one :func:`bounded` expired; ``limit`` is the one (``with bounded(s) as limit``)."""
+
+    def __init__(self, limit: object):
+        super().__init__()
+        self.limit = limit
+
+
+@contextmanager
+def bounded(seconds: float):
+    """Raise :class:`Exceeded` if the body runs longer than ``seconds`` (SIGALRM, main thread, as
+    kernel.timelimit). Nested in another limit (the kernel's per-step limit, a quiz answer's), it keeps that one
+    running: when the outer limit would expire first it is left alone, and its exception goes past (``except
+    Exceeded as exc`` should check ``exc.limit``); otherwise it is re-armed, for what remains of it, after the
+    body."""
+    limit = object()
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    outer = signal.getitimer(signal.ITIMER_REAL)[0] if usable else 0.0
+    if not usable or (outer and outer <= seconds):
+        yield limit
+        return
+
+    def expire(signum, frame):
+        raise Exceeded(limit)
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield limit
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
+
+
+def _check_size(value: sp.Basic) -> None:
+    """Refuse numbers and products too large to compute with: a number of more than MAX_NUMBER_BITS bits (also
+    the value of a constant subexpression such as exp(exp(100)), which printing and comparing would evaluate),
+    or more than MAX_TERMS terms once multiplied out ((a + b + c)**1000), which the comparison would expand."""
+    for number in value.atoms(sp.Rational):
+        if max(abs(number.p).bit_length(), abs(number.q).bit_length()) > MAX_NUMBER_BITS:
+            raise ParseError("a number in the expression is too large")
+    terms = _expanded_terms(value)
+    if terms > MAX_TERMS:
+        raise ParseError(f"the expression multiplied out has more than {MAX_TERMS} terms")
+    for part in sp.postorder_traversal(value):          # innermost first: exp(exp(100)) before exp(exp(exp(100)))
+        if isinstance(part, sp.Expr) and not part.is_Atom and not part.free_symbols:
+            number = part.evalf(15)
+            if number.is_Float and abs(number) > 2**MAX_NUMBER_BITS:
+                raise ParseError(f"a number in the expression is too large: {_shown(part)}")
+
+
+def _shown(part: sp.Basic) -> str:
+    text = sp.sstr(part)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expanded_terms(value: sp.Basic) -> int:
+    """An upper estimate of the number of terms of ``value`` expanded, the largest over its subexpressions
+    (function arguments, sum bodies, moments are expanded too). Capped just above MAX_TERMS."""
+    cap = MAX_TERMS + 1
+
+    def terms(e: sp.Basic) -> int:
+        if isinstance(e, sp.Add):
+            return min(cap, sum(terms(a) for a in e.args))
+        if isinstance(e, sp.Mul):
+            product = 1
+            for a in e.args:
+                product = min(cap, product * terms(a))
+            return product
+        if isinstance(e, sp.Pow) and e.exp.is_Integer and abs(e.exp) > 1:
+            base = terms(e.base)
+            return 1 if base == 1 else min(cap, math.comb(min(int(abs(e.exp)), cap) + base - 1, base - 1))
+        return 1
+
+    largest, stack = 0, [value]
+    while stack and largest < cap:
+        e = stack.pop()
+        if isinstance(e, sp.Basic) and not e.is_Atom:
+            largest = max(largest, terms(e))
+            stack.extend(e.args)
+    return largest
 
 
 def _col(node: ast.AST) -> int:
@@ -95,6 +209,13 @@ class _Builder:
 
     def fail(self, node: ast.AST, message: str) -> ParseError:
         return ParseError(message, _col(node))
+
+    def operand(self, node: ast.AST) -> sp.Expr:
+        """A part of a larger expression: anything but an equation (an equation is only ever a whole claim)."""
+        value = self.build(node)
+        if isinstance(value, sp.Equality):
+            raise self.fail(node, "an equation (==) can only be a whole claim, not part of an expression")
+        return value
 
     def build(self, node: ast.AST) -> sp.Expr:
         method = getattr(self, "_" + type(node).__name__, None)
@@ -154,7 +275,7 @@ class _Builder:
         return sp.Sum(body, limits)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> sp.Expr:
-        operand = self.build(node.operand)
+        operand = self.operand(node.operand)
         if isinstance(node.op, ast.USub):
             return self.neg(operand)
         if isinstance(node.op, ast.UAdd):
@@ -162,7 +283,7 @@ class _Builder:
         raise self.fail(node, f"not allowed here: {_describe(node)}")
 
     def _BinOp(self, node: ast.BinOp) -> sp.Expr:
-        left, right = self.build(node.left), self.build(node.right)
+        left, right = self.operand(node.left), self.operand(node.right)
         op = node.op
         if isinstance(op, ast.Add):
             return self.add(left, right)
@@ -201,9 +322,7 @@ class _Builder:
     def _Compare(self, node: ast.Compare) -> sp.Expr:
         if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq):
             raise self.fail(node, "the only comparison allowed is one '==' (an equation)")
-        lhs, rhs = self.build(node.left), self.build(node.comparators[0])
-        if isinstance(lhs, sp.Equality) or isinstance(rhs, sp.Equality):
-            raise self.fail(node, "an equation cannot contain another equation")
+        lhs, rhs = self.operand(node.left), self.operand(node.comparators[0])
         return sp.Eq(lhs, rhs, evaluate=False)
 
     def _Subscript(self, node: ast.Subscript) -> sp.Expr:
@@ -211,19 +330,18 @@ class _Builder:
         if not isinstance(target, ast.Name):
             raise self.fail(node, "only a name can be subscripted: z[i, j], Var[X], E[X]")
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if not items:
+            raise self.fail(node, f"{target.id}[] needs an index or an expression inside the brackets")
         if target.id in MOMENTS:
             if len(items) != 1:
                 raise self.fail(node, f"{target.id}[...] takes one expression")
-            arg = self.build(items[0])
-            if isinstance(arg, sp.Equality):
-                raise self.fail(node, f"{target.id}[...] of an equation")
-            return MOMENTS[target.id](arg)
+            return MOMENTS[target.id](self.operand(items[0]))
         base = self.names.indexed.get(target.id)
         if base is None:
             if target.id in self.names.symbols:
                 raise self.fail(node, f"'{target.id}' is declared without indices")
             raise self.fail(target, f"unknown name '{target.id}' (declare it under [symbols])")
-        indices = [self.build(item) for item in items]
+        indices = [self.operand(item) for item in items]
         for item, index in zip(items, indices):
             if not index.is_integer:
                 raise self.fail(item, f"index of {target.id} must be an integer expression of index symbols")
@@ -244,21 +362,24 @@ class _Builder:
             if name in MOMENTS:
                 raise self.fail(node, f"{name} takes square brackets: {name}[X]")
             raise self.fail(node.func, f"unknown function '{name}'")
-        args = [self.build(a) for a in node.args]
+        args = [self.operand(a) for a in node.args]
         try:
-            return self.real(node, self.call(function, args))
-        except (TypeError, ValueError) as exc:
-            raise self.fail(node, f"{name}(...): {exc}") from None
+            value = self.call(function, args)
+        except OverflowError:
+            raise self.fail(node, f"{name}(...): a number too large to compute with") from None
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise self.fail(node, f"{name}(...): {_first_line(exc)}") from None
+        return self.real(node, value)
 
     def _sum(self, node: ast.Call) -> sp.Expr:
         usage = "Sum(body, (j, lower, upper))"
         if len(node.args) != 2 or not isinstance(node.args[1], ast.Tuple) or len(node.args[1].elts) != 3:
             raise self.fail(node, f"write a sum as {usage}")
         var_node, lo_node, hi_node = node.args[1].elts
-        var = self.build(var_node)
+        var = self.operand(var_node)
         if not (isinstance(var, sp.Symbol) and var.is_integer):
             raise self.fail(var_node, f"the summation variable must be a declared index, as in {usage}")
-        return self.make_sum(self.build(node.args[0]), (var, self.build(lo_node), self.build(hi_node)))
+        return self.make_sum(self.operand(node.args[0]), (var, self.operand(lo_node), self.operand(hi_node)))
 
 
 class _DisplayBuilder(_Builder):
@@ -303,6 +424,11 @@ class _DisplayBuilder(_Builder):
         node = sp.Expr.__new__(sp.Sum, body, sp.Tuple(*limits))
         node.is_commutative = body.is_commutative
         return node
+
+
+def _first_line(exc: Exception) -> str:
+    """An exception's message, first line only (SymPy's can run over several)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _describe(node: ast.AST) -> str:
