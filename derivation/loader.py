@@ -50,17 +50,26 @@ def resolve(name_or_path: str) -> tuple[str, str]:
         ref = resources.files("derivation") / "derivations" / f"{name_or_path}.toml"
         return ref.read_text(encoding="utf-8"), f"{name_or_path}.toml"
     path = Path(name_or_path)
-    if not path.is_file():
-        known = ", ".join(builtin_names())
-        raise LoadError(name_or_path, None, f"no such file, and not a built-in derivation ({known})")
-    if path.stat().st_size > MAX_FILE_BYTES:
+    try:
+        if not path.is_file():
+            known = ", ".join(builtin_names())
+            raise LoadError(name_or_path, None, f"no such file, and not a built-in derivation ({known})")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise LoadError(name_or_path, None, f"file is larger than {MAX_FILE_BYTES} bytes")
+        with path.open("rb") as file:                 # read bounded: the file may have grown since stat
+            data = file.read(MAX_FILE_BYTES + 1)
+    except LoadError:
+        raise
+    except OSError as exc:                            # a name too long, a directory not searchable, ...
+        raise LoadError(name_or_path, None, f"cannot read: {exc.strerror or exc}") from None
+    except ValueError:                                # a NUL in the path
+        raise LoadError(name_or_path, None, "not a usable file name") from None
+    if len(data) > MAX_FILE_BYTES:
         raise LoadError(name_or_path, None, f"file is larger than {MAX_FILE_BYTES} bytes")
     try:
-        return path.read_text(encoding="utf-8"), name_or_path
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"), name_or_path
     except UnicodeDecodeError:
         raise LoadError(name_or_path, None, "not UTF-8 text") from None
-    except OSError as exc:
-        raise LoadError(name_or_path, None, f"cannot read: {exc.strerror}") from None
 
 
 def load(name_or_path: str, known_rules: Mapping[str, int]) -> Derivation:
@@ -74,10 +83,18 @@ def load(name_or_path: str, known_rules: Mapping[str, int]) -> Derivation:
 
 def loads(text: str, path: str, known_rules: Mapping[str, int], name: str = "derivation") -> Derivation:
     """Parse the TOML text of a derivation; ``path`` is only used in messages."""
+    if len(text) > MAX_FILE_BYTES:
+        raise LoadError(path, None, f"file is larger than {MAX_FILE_BYTES} bytes")
+    costly = too_costly(text)
+    if costly:
+        line, message = costly
+        raise LoadError(path, f"line {line}", message)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LoadError(path, None, f"not valid TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:     # what tomllib does not wrap: an integer Python refuses
+        raise LoadError(path, None, f"not valid TOML: {str(exc).split(':')[0]}") from None
     found = _control_character(data, ())
     if found:
         where, char = found
@@ -86,6 +103,72 @@ def loads(text: str, path: str, known_rules: Mapping[str, int], name: str = "der
 
 
 _ALLOWED_CONTROL = "\n\t"
+MAX_LINE = 20_000        # characters in one line
+MAX_KEY_PARTS = 16       # parts of one dotted key or table header ([a.b.c] has 3)
+MAX_NESTING = 16         # arrays and inline tables inside one another
+MAX_NUMBER_LENGTH = 100  # characters of a number outside strings
+
+
+def too_costly(text: str) -> tuple[int, str] | None:
+    """(line, what) if the TOML text is of a shape that makes parsing it slow or deep, checked before parsing:
+    tomllib is quadratic in the parts of a dotted key (a 200,000-part header takes minutes), recursive in nesting,
+    and an integer of more than 4300 digits is refused by Python itself. A lexical scan, linear in the text; it
+    need not judge validity (tomllib does), only bound what a valid file can ask for."""
+    line, column, quote, stack = 1, 0, "", []
+    key, parts, number = True, 1, 0              # in a key (line start, inline table), its parts, a digit run
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line, column = line + 1, 0
+            if not quote or len(quote) == 1:
+                quote = ""                       # a one-line string ends at the line (else: invalid, tomllib says)
+                if not stack:
+                    key, parts = True, 1
+            number = 0
+            i += 1
+            continue
+        column += 1
+        if column > MAX_LINE:
+            return line, f"line longer than {MAX_LINE} characters"
+        if quote:
+            if c == "\\" and quote[0] == '"':
+                i, column = i + 2, column + 1
+                continue
+            if text.startswith(quote, i):
+                i, column, quote = i + len(quote), column + len(quote) - 1, ""
+                continue
+            i += 1
+            continue
+        if c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            i, column = i + len(quote), column + len(quote) - 1
+            continue
+        if c == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        number = number + 1 if c.isdigit() or (number and c == "_") else 0
+        if number > MAX_NUMBER_LENGTH:
+            return line, f"a number longer than {MAX_NUMBER_LENGTH} characters"
+        if key and c == ".":
+            parts += 1
+            if parts > MAX_KEY_PARTS:
+                return line, f"a key of more than {MAX_KEY_PARTS} dotted parts"
+        elif key and c == "=":
+            key, parts = False, 1
+        elif c in "[{" and not (key and not stack and c == "["):      # not a table header's brackets
+            stack.append(c)
+            if len(stack) > MAX_NESTING:
+                return line, f"arrays or tables nested more than {MAX_NESTING} deep"
+            key, parts = c == "{", 1
+        elif c in "]}" and stack:
+            stack.pop()
+            key = False                          # after a value (a header's own brackets are never stacked)
+        elif c == "," and stack and stack[-1] == "{":
+            key, parts = True, 1
+        i += 1
+    return None
 
 
 def _control_character(data: Any, path: tuple) -> tuple[str, str] | None:
