@@ -13,7 +13,8 @@ from . import prose
 from .printing import pretty
 from .report import qualifiers, verdict_detail
 from .kernel.rules import RULES, Choices, RuleError
-from .kernel.check import StepResult, Verification, context_for, subjects
+from .kernel.check import STEP_SECONDS, StepResult, Verification, context_for, subjects
+from .parser import Exceeded, bounded
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,18 @@ def _one(v: Verification, r: StepResult, subject, in_depth: bool) -> Explanation
         for aid in step.uses:
             rest = [a for a in step.uses if a != aid]
             ctx = context_for(v.derivation, rest, v.activation, v.activation, v.rectifier, subject)
-            try:
-                derived = rule.apply(*r.inputs, ctx)
-                outcome = "the rule derives " + pretty(derived[0] if isinstance(derived, Choices) else derived)
+            try:                # bounded as the kernel bounds a step (the input is the file's, and may be large)
+                with bounded(STEP_SECONDS) as limit:
+                    derived = rule.apply(*r.inputs, ctx)
+                    outcome = "the rule derives " + pretty(derived[0] if isinstance(derived, Choices) else derived)
             except RuleError as exc:
                 outcome = f"the rule cannot apply: {exc}"
+            except Exceeded as exc:
+                if exc.limit is not limit:
+                    raise
+                outcome = f"not decided within {STEP_SECONDS} s"
+            except (TypeError, ValueError, NotImplementedError, ZeroDivisionError, AttributeError,
+                    RecursionError) as exc:
+                outcome = f"SymPy could not apply the rule ({type(exc).__name__})"
             explanation.withdrawn.append(Withdrawn(aid, outcome))
     return explanation

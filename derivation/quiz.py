@@ -19,12 +19,13 @@ import sympy as sp
 
 from .crosscheck import FAN_IN, FAN_OUT, in_fans
 from .kernel.compare import compare
-from .parser import Namespace, ParseError, parse
+from .parser import Exceeded, Namespace, ParseError, bounded, parse
 from .printing import plain, pretty
 from .kernel.rules import RULES
 from .verify import Verification
 
 RELATIVE_TOLERANCE = 0.01
+JUDGE_SECONDS = 10          # judging one answer (parsing, comparing, evaluating a number)
 FANS = (64, 128, 256, 300, 512, 784, 1000, 1024, 2048)
 EXAMPLE = "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))   or   Var[W[i]] == 1/n[i]"
 
@@ -92,6 +93,26 @@ def _plain_formula(rule: str) -> str:
     return plain(RULES[rule].formula)
 
 
+def _bounded_judge(judge: Callable[[str], Judgement]) -> Callable[[str], Judgement]:
+    """``judge`` within JUDGE_SECONDS and without raising: an answer too costly, or one SymPy cannot compare, is
+    said so in one line and asked again."""
+    def bounded_judge(text: str) -> Judgement:
+        try:
+            with bounded(JUDGE_SECONDS) as limit:
+                return judge(text)
+        except Exceeded as exc:
+            if exc.limit is not limit:
+                raise
+            return Judgement(False, f"this answer could not be judged within {JUDGE_SECONDS} s; write it more simply",
+                             retry=True)
+        except MemoryError:
+            return Judgement(False, "this answer is too large to judge; write it more simply", retry=True)
+        except (ArithmeticError, TypeError, ValueError, AttributeError, NotImplementedError, RecursionError,
+                IndexError) as exc:
+            return Judgement(False, f"this answer cannot be compared ({type(exc).__name__})", retry=True)
+    return bounded_judge
+
+
 def _expression_judge(correct: sp.Expr, names: Namespace) -> Callable[[str], Judgement]:
     def judge(text: str) -> Judgement:
         try:
@@ -102,7 +123,7 @@ def _expression_judge(correct: sp.Expr, names: Namespace) -> Callable[[str], Jud
         if comparison.equal:
             return Judgement(True, "correct")
         return Judgement(False, _feedback(correct, answer, comparison))
-    return judge
+    return _bounded_judge(judge)
 
 
 def _feedback(correct: sp.Expr, answer: sp.Expr, comparison) -> str:
@@ -157,7 +178,8 @@ def _choice_judge(correct: set[str], known: set[str]) -> Callable[[str], Judgeme
         tokens = [t for t in text.replace(",", " ").split() if t]
         unknown = [t for t in tokens if t.lower() not in lookup]
         if unknown or not tokens:
-            return Judgement(False, f"not one of the choices: {unknown[0][:40] if unknown else '(empty)'}", retry=True)
+            shown = ascii(unknown[0][:40])[1:-1] if unknown else "(empty)"
+            return Judgement(False, f"not one of the choices: {shown}", retry=True)
         given = {lookup[t.lower()] for t in tokens}
         if given == correct:
             return Judgement(True, "correct")
@@ -188,16 +210,18 @@ def _number_question(label: str, fan_in: int, fan_out: int, value: sp.Expr) -> Q
             return Judgement(False, f"not a number: {exc}", retry=True)
         if isinstance(answer, sp.Equality) or not answer.is_number:
             return Judgement(False, "not a number", retry=True)
-        given = complex(answer.evalf())
-        if abs(given.imag) > 0 or given.real <= 0:
+        value = answer.evalf(30)
+        if not value.is_Number:                  # a law (Uniform(1, 2)), a moment: no numerical value
+            return Judgement(False, "not a number", retry=True)
+        if not value.is_real or value <= 0 or not value.is_finite:
             return Judgement(False, "a standard deviation or a bound is a positive number")
-        ratio = given.real / exact
+        ratio = float(value / exact) if exact else float("inf")
         if abs(ratio - 1) <= RELATIVE_TOLERANCE:
             return Judgement(True, f"correct ({exact:.6g})")
         return Judgement(False, f"your answer is {ratio:.3g} times the correct one")
 
     return Question("number", f"[{fan_in}->{fan_out}]", prompt, hints.get(label, ""), f"{exact:.6g}", f"{exact:.9g}",
-                    judge)
+                    _bounded_judge(judge))
 
 
 def layer_values(results: dict[str, sp.Expr]) -> Callable[[int, int], dict]:
