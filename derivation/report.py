@@ -21,10 +21,12 @@ LABELS = {WRONG: "WRONG", UNPROVEN: "NOT SHOWN EQUAL", ASSUMPTION: "ASSUMPTION F
           INAPPLICABLE: "RULE DOES NOT APPLY", REFUSED: "OBLIGATION NOT SHOWN"}
 COMPARED = (WRONG, UNPROVEN)      # the rule applied, and its result is not shown equal to the claim
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\n"}
+_CONTROL.update({c: f"\\u{c:04x}" for c in [0x200e, 0x200f, *range(0x202a, 0x202f), *range(0x2066, 0x206a)]})
 
 
 def safe(text: str) -> str:
-    """Text from a file or the user, fit for a terminal: every control character shown escaped (ESC as \\x1b)."""
+    """Text from a file or the user, fit for a terminal: every control character shown escaped (ESC as \\x1b),
+    and the bidirectional overrides that reorder what a line shows (U+202E as \\u202e)."""
     return str(text).translate(_CONTROL)
 
 
