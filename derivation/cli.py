@@ -1,7 +1,9 @@
 """Command line: argument parsing and exit codes only.
 
 0 verified (and written); 1 a step or assumption fails, or a document could not be built; 2 bad input or
-usage; 3 a tool the command needs (pdflatex) is not installed.
+usage, or the run's budget of time or memory spent (derivation.budget); 3 a tool the command needs (pdflatex) is
+not installed; 70 an internal error (a bug: one line, never a traceback); 130 interrupted (Ctrl-C).
+Whatever the input, the outcome is one of these, said in one line on stderr with control characters escaped.
 """
 
 from __future__ import annotations
@@ -11,11 +13,22 @@ import os
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_TOOL = 0, 1, 2, 3
+EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 70, 130, 141
 SAMPLE_DEFAULT, SAMPLE_MAX = 40_000, 1_000_000
+WITNESS_MAX = 10_000_000
+SEED_LIMIT = 2**32
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line (control characters of the arguments escaped)."""
+
+    def error(self, message: str):
+        from .report import safe
+        self.exit(EXIT_BAD_INPUT, safe(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="derivation",
         description="Machine-check a mathematical derivation step by step with SymPy.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -53,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", default="build", metavar="DIR", help="where the figures go (default: build)")
     witness = commands.add_parser("witness", help="check every rule's identity exactly and by Monte Carlo")
     witness.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    witness.add_argument("--samples", type=int, default=400_000, help="Monte Carlo samples (default: 400000)")
+    witness.add_argument("--samples", type=int, default=400_000, help=f"Monte Carlo samples (default: 400000, at most {WITNESS_MAX})")
     render = commands.add_parser("render", help="write the verified derivation as a document")
     render.add_argument("derivation", nargs="?", default="glorot",
                         help="a built-in name or a path to a .toml file (default: glorot)")
@@ -115,28 +128,110 @@ def _load(args: argparse.Namespace):
         value = parse(slope or "0", Namespace())
     except ParseError as exc:
         raise LoadError(derivation.path, None, f"--slope: {exc}") from None
-    if not (value.is_number and value.is_real):
-        raise LoadError(derivation.path, None, "--slope: expected a real number")
-    return with_values(derivation, {derivation.namespace.symbols[derivation.slope]: sp.nsimplify(value)})
+    if not isinstance(value, sp.Rational):      # a number as written (0.01, 1/100), never one to be computed
+        raise LoadError(derivation.path, None, "--slope: expected a number such as 0.01 or 1/100 (or 'symbolic')")
+    return with_values(derivation, {derivation.namespace.symbols[derivation.slope]: value})
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="replace")
-    commands = {"verify": _verify, "list": _list, "render": _render, "witness": _witness, "explain": _explain,
-                "quiz": _quiz, "crosscheck": _crosscheck, "simulate": _simulate}
+    """Run one command. ``argv`` None: the command line of this process, which the run's budget then bounds
+    for good (see derivation.budget); a list: a call from another program, whose limits are restored after."""
+    stderr = sys.stderr
+    sys.stderr = _Escaped(stderr)
     try:
-        return commands[args.command](args)
+        return _guarded(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _guarded(argv: list[str] | None) -> int:
+    """The command, with every way it can end turned into an exit code and at most one line on stderr."""
+    from . import budget
+    limits = budget.Budget(budget.DEFAULT_SECONDS, budget.DEFAULT_MEGABYTES)
+    try:
+        args = _parser().parse_args(argv)
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors="replace")
+        limits = budget.from_environment()
+        if isinstance(limits, str):
+            return _usage(limits)
+        commands = {"verify": _verify, "list": _list, "render": _render, "witness": _witness, "explain": _explain,
+                    "quiz": _quiz, "crosscheck": _crosscheck, "simulate": _simulate}
+        with budget.limited(limits, process=argv is None):
+            code = commands[args.command](args)
+            sys.stdout.flush()              # a closed pipe is found here, not after main() has returned
+        return code
     except _user_errors() as exc:
-        print(f"derivation: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _usage(str(exc))
+    except budget.BudgetExceeded:
+        return _usage(f"the run took longer than its budget of {limits.describe()} (set {budget.TIME_VARIABLE} "
+                      f"in seconds to change it, 0 for no limit)")
+    except MemoryError:
+        return _usage(f"out of memory: the run needs more than its budget of {limits.megabytes} MB (set "
+                      f"{budget.MEMORY_VARIABLE} in megabytes to change it, 0 for no limit)")
+    except RecursionError:
+        return _usage("the input is nested too deeply to be checked")
+    except KeyboardInterrupt:
+        print("derivation: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # noqa: BLE001 - the last guard: a bug, reported in one line, never a traceback
+        detail = " ".join(str(exc).split())[:200]
+        print(f"derivation: internal error: {type(exc).__name__}: {detail} (please report it, with the command "
+              f"and the file)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+class _Escaped:
+    """A text stream that shows every control character written to it escaped (report.safe): what goes to
+    stderr quotes file names, arguments and file contents."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .report import safe
+        return self._stream.write(safe(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout has gone (``derivation verify | head``): send what is left to /dev/null, so that the
+    interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
     from .activations import ActivationError
     from .loader import LoadError
-    return LoadError, ActivationError
+    return LoadError, ActivationError, InputError
+
+
+class InputError(ValueError):
+    """What the user typed (quiz answers, explain's pauses) cannot be read."""
+
+
+def _read(prompt: str) -> str:
+    """A line typed by the user (EOFError at the end of input); the wait is not counted in the run's time."""
+    from .budget import waiting
+    problem = f"standard input is not {getattr(sys.stdin, 'encoding', None) or 'UTF-8'} text"
+    try:
+        with waiting():
+            text = input(prompt)
+    except UnicodeDecodeError:
+        raise InputError(problem) from None
+    if any("\ud800" <= c <= "\udfff" for c in text):           # undecodable bytes, kept as surrogates
+        raise InputError(problem)
+    return text
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -175,7 +270,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _usage(message: str) -> int:
-    print(f"derivation: error: {message}", file=sys.stderr)
+    """A one-line error on stderr (control characters escaped), and exit 2."""
+    from .report import safe
+    print(safe(f"derivation: error: {' '.join(str(message).splitlines())}"), file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -241,9 +338,10 @@ def _write(produce, out: str) -> int:
 
 
 def _witness(args: argparse.Namespace) -> int:
-    if args.samples < 1000:
-        print("derivation: error: --samples must be at least 1000", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    if not 1000 <= args.samples <= WITNESS_MAX:
+        return _usage(f"--samples must be between 1000 and {WITNESS_MAX}")
+    if not 0 <= args.seed < SEED_LIMIT:
+        return _usage("--seed must be between 0 and 2**32 - 1")
     from .layer import simulate
     from .report import witness_report
     from .witness import run
@@ -258,6 +356,7 @@ def _explain(args: argparse.Namespace) -> int:
 
     from .explain import explain
     from .loader import LoadError
+    from .report import safe
     from .verify import verify
     derivation = _load(args)
     result = verify(derivation, args.activation)
@@ -270,13 +369,14 @@ def _explain(args: argparse.Namespace) -> int:
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     template = env.get_template("explain.txt.j2")
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and len(explanations) > 1
-    print(f"{derivation.title}: {len(explanations)} step(s)" + (" (Enter: next step, q: stop)" if interactive else ""))
+    print(safe(f"{derivation.title}: {len(explanations)} step(s)")
+          + (" (Enter: next step, q: stop)" if interactive else ""))
     for position, e in enumerate(explanations):
         print()
-        print(template.render(e=e).rstrip())
+        print(safe(template.render(e=e).rstrip()))
         if interactive and position < len(explanations) - 1:
             try:
-                if input("-- ").strip().lower() in ("q", "quit"):
+                if _read("-- ").strip().lower() in ("q", "quit"):
                     break
             except EOFError:
                 break
@@ -287,39 +387,41 @@ def _quiz(args: argparse.Namespace) -> int:
     import random
 
     from .quiz import EXAMPLE, layer_values, session
+    from .report import safe
     from .verify import verify
     if not 1 <= args.questions <= 100:
-        print("derivation: error: --questions must be between 1 and 100", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _usage("--questions must be between 1 and 100")
+    if args.seed is not None and not 0 <= args.seed < SEED_LIMIT:
+        return _usage("--seed must be between 0 and 2**32 - 1")
     verification = verify(_load(args))
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     questions = session(verification, seed, args.questions, layer_values(_layer_results()))
-    print(f"Quiz on {verification.derivation.title}: {len(questions)} questions (seed {seed}).")
+    print(safe(f"Quiz on {verification.derivation.title}: {len(questions)} questions (seed {seed})."))
     print(f"Answer in the syntax of derivation files, e.g. {EXAMPLE}")
     print("Type ? for a hint; an empty line skips. Every answer is checked by the verifier, not by its spelling.")
     score = asked = 0
     for number, question in enumerate(questions, 1):
-        print(f"\n{number}. {question.tag} " + "\n   ".join(question.prompt))
+        print(safe(f"\n{number}. {question.tag} " + "\n   ".join(question.prompt)))
         while True:
             try:
-                text = input("> ")
+                text = _read("> ")
             except EOFError:
                 print(f"\nscore: {score}/{asked}")
                 return EXIT_OK
             text = text.strip()
             if text == "?":
-                print(f"   hint: {question.hint}")
+                print(safe(f"   hint: {question.hint}"))
                 continue
             if not text:
-                print(f"   skipped; the answer: {question.answer}")
+                print(safe(f"   skipped; the answer: {question.answer}"))
                 break
             judgement = question.judge(text[:4000])
             if judgement.retry:
-                print(f"   {judgement.feedback}; try again (? for a hint, empty line to skip)")
+                print(safe(f"   {judgement.feedback}; try again (? for a hint, empty line to skip)"))
                 continue
             score += judgement.correct
-            print(f"   {'✓' if judgement.correct else '✗'} {judgement.feedback}"
-                  + ("" if judgement.correct else f"; the answer: {question.answer}"))
+            print(safe(f"   {'✓' if judgement.correct else '✗'} {judgement.feedback}"
+                       + ("" if judgement.correct else f"; the answer: {question.answer}")))
             break
         asked += 1
     print(f"\nscore: {score}/{asked}")
@@ -415,9 +517,9 @@ def _simulate(args: argparse.Namespace) -> int:
     from .report import simulate_report
     from .simulate import simulate
     if not (1 <= args.depth <= 50 and 2 <= args.width <= 5000 and 2 <= args.batch <= 20000):
-        print("derivation: error: need 1 <= --depth <= 50, 2 <= --width <= 5000, 2 <= --batch <= 20000",
-              file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _usage("need 1 <= --depth <= 50, 2 <= --width <= 5000, 2 <= --batch <= 20000")
+    if not 0 <= args.seed < SEED_LIMIT:
+        return _usage("--seed must be between 0 and 2**32 - 1")
     inits = ["standard", "normalised"] if args.init == "both" else [args.init]
     show = (lambda text: print(f"  {text}", file=sys.stderr)) if sys.stderr.isatty() else None
     runs = [simulate(init, args.depth, args.width, args.activation, args.batch, args.seed, show) for init in inits]
