@@ -1,5 +1,9 @@
 import sys
 
-from .cli import main
+try:
+    from .cli import EXIT_INTERRUPTED, main
+except KeyboardInterrupt:           # Ctrl-C while the program is still loading
+    sys.stderr.write("derivation: interrupted\n")
+    sys.exit(130)
 
 sys.exit(main())
