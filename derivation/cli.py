@@ -340,7 +340,7 @@ def _write(produce, out: str) -> int:
 
 def _witness(args: argparse.Namespace) -> int:
     if not 1000 <= args.samples <= WITNESS_MAX:
-        return _usage(f"--samples must be between 1000 and {WITNESS_MAX}")
+        return _usage(f"--samples must be at least 1000 and at most {WITNESS_MAX}")
     if not 0 <= args.seed < SEED_LIMIT:
         return _usage("--seed must be between 0 and 2**32 - 1")
     from .layer import simulate

@@ -140,7 +140,7 @@ def test_path_of_300_characters_and_a_directory():
 
 @pytest.mark.parametrize("args, fragments", [
     (["witness", "--samples", "1e9"], ["argument --samples: invalid int value: '1e9'"]),
-    (["witness", "--samples", "1000000000"], ["--samples must be between 1000 and 1000000"]),
+    (["witness", "--samples", "1000000000"], ["--samples must be at least 1000 and at most 1000000"]),
     (["witness", "--seed", "-1"], ["--seed must be between 0 and 2**32 - 1"]),
     (["simulate", "--seed", "-1"], ["--seed must be between 0 and 2**32 - 1"]),
     (["quiz", "--seed", "-1"], ["--seed must be between 0 and 2**32 - 1"]),
