@@ -14,6 +14,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -82,7 +83,9 @@ def parse(text: str, names: Namespace, display: bool = False) -> sp.Expr:
     if any("\ud800" <= c <= "\udfff" for c in text):
         raise ParseError("not valid text (undecodable bytes)")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():       # Python's warnings about a string literal in the text: not ours
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ParseError(f"syntax error: {exc.msg}", exc.offset or len(text.strip()) + 1) from None
     except (MemoryError, RecursionError):
