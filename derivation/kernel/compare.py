@@ -80,7 +80,7 @@ def _simplified(expr: sp.Expr) -> sp.Expr:
 
 def canonical(expr: sp.Expr) -> sp.Expr:
     """A normal form in which equal sums and moments look the same (see module docstring)."""
-    return _second_moments(_expand_sums(_rename_bound(expr)))
+    return _second_moments(_expand_sums(_rename_bound(expr), frozenset()))
 
 
 def _second_moments(expr: sp.Expr) -> sp.Expr:
@@ -123,22 +123,25 @@ def _rename_bound(expr: sp.Expr, depth: int = 0) -> sp.Expr:
     return expr.func(*[_rename_bound(a, depth) for a in expr.args])
 
 
-def _expand_sums(expr: sp.Expr) -> sp.Expr:
+def _expand_sums(expr: sp.Expr, unsigned: frozenset) -> sp.Expr:
     """sum_j (a_j + b_j) -> sum_j a_j + sum_j b_j; sum_j c x_j -> c sum_j x_j; sum_j c -> (hi - lo + 1) c when
     the limits are integers; then expand."""
     if isinstance(expr, sp.Sum):
         inner, (var, lo, hi) = v.peel(expr)
-        body = sp.expand(_expand_sums(inner))
+        # ``unsigned``: summation variables around this one whose range may go below 0 (not index symbols >= 0)
+        within = unsigned if nonnegative(lo) and not lo.free_symbols & unsigned else unsigned | {var}
+        body = sp.expand(_expand_sums(inner, within))
         out = sp.S.Zero
         for term in sp.Add.make_args(body):
             outside = [a for a in sp.Mul.make_args(term) if var not in a.free_symbols]
             inside = [a for a in sp.Mul.make_args(term) if var in a.free_symbols]
             count = hi - lo + 1                       # sum_{j=lo}^{hi} c = (hi - lo + 1) c only for integer limits,
             # and only for a count shown >= 0: an empty sum (hi < lo) is 0, not SymPy's Karr-convention -count*c
-            collapse = not inside and count.is_integer and (count.is_nonnegative or nonnegative(count))
+            collapse = not inside and count.is_integer and (
+                count.is_nonnegative or (nonnegative(count) and not count.free_symbols & unsigned))
             out += sp.Mul(*outside) * ((hi - lo + 1) if collapse else sp.Sum(sp.Mul(*inside), (var, lo, hi)))
         return out
     if not expr.args or isinstance(expr, sp.Indexed):
         return expr
-    rebuilt = expr.func(*[_expand_sums(a) for a in expr.args])
+    rebuilt = expr.func(*[_expand_sums(a, unsigned) for a in expr.args])
     return sp.expand(rebuilt) if isinstance(rebuilt, (sp.Add, sp.Mul, sp.Pow)) else rebuilt

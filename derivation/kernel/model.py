@@ -459,7 +459,7 @@ class Model:
             if family in self.shapes or family not in self.declared["symmetric"]:
                 continue
             flipped = [x for x in instances if x.base.name == family]
-            negated = expr.xreplace({x: -x for x in flipped})
+            negated = _outside_moments(expr, {x: -x for x in flipped})   # a moment is a number: not flipped
             if sp.expand(canonical(negated + expr)) != 0:
                 continue
             # each occurrence with the summation variables bound where it stands (they range over every value)
@@ -548,6 +548,9 @@ class Model:
 
     def _identical_definition(self, instance: sp.Indexed, index: sp.Symbol, depth: int) -> Evidence:
         value = self.with_values(self.defined_value(instance))
+        for moment in sorted(value.atoms(v.Var, v.E), key=sp.default_sort_key):
+            if index in moment.free_symbols:      # a number, but a different one for each value of index
+                return no(f"{sp.sstr(moment)} in the definition depends on {index}")
         randoms = self.instances(value)
         bound = frozenset().union(*(b for _, b in self.occurrences(value)))
         moving = [x for x in randoms if index in x.free_symbols]
@@ -612,3 +615,11 @@ class Model:
             return no(f"the count {sp.sstr(number)} is not shown to be nonnegative")
         return yes(f"the count {sp.sstr(number)} is a nonnegative integer")
 
+
+def _outside_moments(expr: sp.Expr, mapping: dict) -> sp.Expr:
+    """``expr`` with ``mapping`` applied everywhere except inside Var[...] and E[...] (which are numbers)."""
+    if expr in mapping:
+        return mapping[expr]
+    if isinstance(expr, (v.Var, v.E)) or not expr.args or isinstance(expr, sp.Indexed):
+        return expr
+    return expr.func(*[_outside_moments(a, mapping) for a in expr.args])

@@ -1178,3 +1178,35 @@ def c13_normal_negative_root():
     return Defect(witness, f"n[i] = {n}: the claimed sigma = 1/sqrt(n[i]) - 1 = {claimed} (it solves (sigma + 1)**2 = "
                            f"1/n[i]: residual {residual}) is negative, and the positive solutions of "
                            f"Var[Normal(0, sigma + 1)] = 1/n[i] are {positive}")
+
+
+@oracle
+def c13_nested_empty_sum():
+    v = sp.Integer(1)                                        # X ~ Normal(0, 1): Var[X] = 1, E[X] = 0, E[X**2] = 1
+    mean, second = sp.Integer(0), sp.Integer(1)
+    # every inner Sum(Var[X], (j, 1, m)) for m = -3..0 has no terms: an empty sum is 0
+    nested = sum((sum(v for _ in range(1, m + 1)) if m >= 1 else sp.Integer(0)) for m in range(-3, 1))
+    start = v + mean**2 + nested
+    claim = second + sum(m * v for m in range(-3, 1))
+    return exactly(claim, start, "X ~ Normal(0, 1): Var[X] + E[X]**2 + (four empty sums) against the claimed "
+                                 "E[X**2] + Sum(m*Var[X], (m, -3, 0))")
+
+
+@oracle
+def c13_iid_moment_in_definition():
+    v = sp.Rational(1, 4)                                    # X[1, u] i.i.d. with variance v
+    # Y[1, 1] = X[1, 1]*Var[2*X[1, 1]] = 4*v*X[1, 1]; Y[1, 2] = X[1, 2]*Var[X[1, 2] + X[1, 1]] = 2*v*X[1, 2]
+    var_y1 = (4 * v) ** 2 * v
+    var_y2 = (2 * v) ** 2 * v
+    return exactly(sp.S.Zero, var_y1 - var_y2, f"Var[X[1, u]] = {v}: Var[Y[1, 1]] = {var_y1}, Var[Y[1, 2]] = {var_y2}; "
+                                               f"their difference against the claimed 0")
+
+
+@oracle
+def c13_flip_inside_moment():
+    x = rng(52).standard_normal(SAMPLES)                     # X[1, 1] ~ Normal(0, 1), Y = X
+    v = 1.0                                                  # E[X*Y] = Var[X] = 1, E[-X*Y] = -1
+    base = x + v - (-v)
+    return versus_estimate(0.0, 0.0, *mean_estimate(base**3),
+                           "X ~ Normal(0, 1), Y = X: E[(X + E[X*Y] - E[-X*Y])**3] = E[(X + 2)**3] (exactly 14) "
+                           "against the claimed 0")
