@@ -21,7 +21,7 @@ the whole chain are used instead, and the report says so.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy as sp
@@ -105,7 +105,6 @@ def examine_step(derivation: Derivation, result: StepResult, subject, chain: fro
         except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
             return Examination(step.id, NOT_SAMPLED, detail=f"could not be evaluated ({type(exc).__name__})")
         if widened:
-            from dataclasses import replace
             outcome = replace(outcome, chain_world=True)
         return outcome
     return outcome
@@ -241,7 +240,6 @@ def _approximate(world: World, step: Step, claim, source, third) -> Examination:
                         f"the claim and the input with f linearised at 0 (f(u) = {f0:.4g} + {f1:.4g} u)",
                         measured=measured, predicted=predicted, kurtosis=kurtosis, labels=("linearised input", "claim"))
     expected = expected_error(examination, isinstance(calls[0], v.f) if calls else True)
-    from dataclasses import replace
     examination = replace(examination, expected=expected if predicted is not None else None)
     if examination.agrees and math.isfinite(measured.value) and \
             abs(measured.value - expected) > Z * measured.se + max(APPROXIMATION_SLACK, 3 * abs(expected)):
@@ -346,7 +344,6 @@ def _compromise(world: World, step: Step, claim: sp.Equality, inputs) -> Examina
                         "the harmonic mean 2/(1/v1 + 1/v2) of the two requirements and the claim",
                         labels=("harmonic mean", "claim"))
     if agree(v1, v2).holds:
-        from dataclasses import replace
         examination = replace(examination, agreement=Agreement(0.0, 0.0, False, None),
                               detail=f"no compromise: the two requirements are the same here ({float(v1[0]):.6g})")
     return examination
