@@ -265,18 +265,17 @@ def expected_error(examination: Examination, of_f: bool) -> float:
 
 def _taylor(world: World) -> tuple[float, float]:
     """f(0) and f'(0) of the activation, computed here by central differences (one-sided ones must agree)."""
-    from .world import _Bound
     if world.activation is None:
         raise CannotSample("no activation to linearise")
     h = 1e-6
-    at = lambda x: float(_Bound(world, x).walk(world.activation))  # noqa: E731
+    at = lambda x: float(world.activation_at(world.activation, x))  # noqa: E731
     f0 = at(0.0)
     right, left = (at(h) - f0) / h, (f0 - at(-h)) / h
     if abs(right - left) > 1e-3 * max(1.0, abs(right)):
         raise CannotSample(f"the activation has no derivative at 0 (one-sided slopes {left:.3g} and {right:.3g})")
     slope = (right + left) / 2
     try:                                   # the exact derivative at 0, where SymPy has one that agrees
-        exact = float(_Bound(world, 0.0).walk(world.derivative))
+        exact = float(world.activation_at(world.derivative, 0.0))
         if abs(exact - slope) <= 1e-4 * max(1.0, abs(slope)):
             slope = exact
     except (CannotSample, TypeError, ValueError):

@@ -102,7 +102,6 @@ class World:
 
     def __post_init__(self):
         self.samples -= self.samples % BATCHES
-        self.rng = np.random.default_rng(stable_seed("world", self.seed))
         self.decl = self.derivation.symbols
         self.arity = written_arity(self.derivation)
         self.layered = {name for name, count in self.arity.items()
@@ -129,7 +128,7 @@ class World:
         where possible (>= 0 always), units 1 or 2."""
         rng = np.random.default_rng(stable_seed("indices", self.seed))
         lowest: dict[sp.Symbol, int] = {}
-        units: set[sp.Symbol] = set()
+        layered = self.layered | {name for name, d in self.decl.items() if d.kind == "size"}
         for expr in exprs:
             for node in sp.preorder_traversal(expr):
                 if not isinstance(node, sp.Indexed):
@@ -138,12 +137,10 @@ class World:
                     for symbol in index.free_symbols:
                         if self._kind(symbol) != "index":
                             continue
-                        if position == 0 and node.base.name in self.layered | self._sized():
+                        if position == 0 and node.base.name in layered:
                             offset = sp.expand(index - symbol)
                             low = -int(offset) if offset.is_Integer else 0
                             lowest[symbol] = max(lowest.get(symbol, 0), low)
-                        else:
-                            units.add(symbol)
         free = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
         for symbol in sorted(free, key=sp.default_sort_key):
             if self._kind(symbol) != "index" or symbol in self.index:
@@ -153,9 +150,6 @@ class World:
             else:
                 self.index[symbol] = 1 + int(rng.integers(2))
             self.values[symbol.name] = self.index[symbol]
-
-    def _sized(self) -> set[str]:
-        return {name for name, d in self.decl.items() if d.kind == "size"}
 
     def _kind(self, symbol) -> str | None:
         decl = self.decl.get(getattr(symbol, "name", None))
@@ -311,42 +305,31 @@ class World:
         raise CannotSample(f"{type(expr).__name__} cannot be evaluated: {sp.sstr(expr)[:60]}")
 
     def _symbol(self, symbol: sp.Symbol, env: dict, random: bool):
-        if symbol in env:
-            return float(env[symbol])
+        if symbol in env:                       # a summation variable, or x (draws) inside the activation
+            value = env[symbol]
+            return value if np.ndim(value) else float(value)
         if symbol == X:
             raise CannotSample("x outside an activation")
         kind = self._kind(symbol)
-        if kind == "index":
-            return float(self._free_index(symbol))
-        if kind == "size":
-            return float(self.size(symbol.name, ()))
-        if kind in ("positive", "real"):
-            return self.parameter(symbol)
-        if kind == "constant":
-            return self.constant(symbol.name, ())
         if kind == "random":
             if not random:
                 raise CannotSample(f"{symbol.name} is random, outside Var[...] or E[...]")
             if self.arity.get(symbol.name, 0) > 0:
                 raise CannotSample(f"{symbol.name} stands for any of its instances, inside a compound expression")
             return self.instance(symbol.name, ())
-        raise CannotSample(f"{symbol.name} has no value")
+        return float(self.exact(symbol, env))
 
     def _indexed(self, node: sp.Indexed, env: dict, random: bool):
         name = node.base.name
         kind = self._kind(node.base)
+        if kind != "random":
+            return float(self.exact(node, env))
+        if not random:
+            raise CannotSample(f"{sp.sstr(node)} is random, outside Var[...] or E[...]")
         indices = tuple(self._integer(i, env) for i in node.indices)
-        if kind == "size":
-            return float(self.size(name, indices))
-        if kind == "constant":
-            return self.constant(name, indices)
-        if kind == "random":
-            if not random:
-                raise CannotSample(f"{sp.sstr(node)} is random, outside Var[...] or E[...]")
-            if len(indices) < self.arity.get(name, 0):
-                raise CannotSample(f"{sp.sstr(node)} stands for any of its instances, inside a compound expression")
-            return self.instance(name, indices)
-        raise CannotSample(f"{name} is not a variable")
+        if len(indices) < self.arity.get(name, 0):
+            raise CannotSample(f"{sp.sstr(node)} stands for any of its instances, inside a compound expression")
+        return self.instance(name, indices)
 
     def _sum(self, expr: sp.Sum, env: dict, random: bool):
         body, (var, lo, hi) = v.peel(expr)
@@ -374,13 +357,17 @@ class World:
                 self.draws[key] = rng.normal(p, q, self.samples)
         return self.draws[key]
 
+    def activation_at(self, function: sp.Expr, argument):
+        """``function`` (an expression in x: the activation or its derivative) at ``argument`` (draws or a number)."""
+        return self._walk(function, {X: argument}, True)
+
     def _activation(self, call, argument):
         function = self.activation if isinstance(call, v.f) else self.derivative
         if function is None:
             raise CannotSample("no activation to evaluate")
         if function.has(sp.Derivative, sp.Subs, sp.DiracDelta):
             raise CannotSample(f"the derivative of the activation is not a function: {sp.sstr(function)}")
-        return _Bound(self, argument).walk(function)
+        return self.activation_at(function, argument)
 
     # ------------------------------------------------------------------ moments
 
@@ -597,51 +584,6 @@ class World:
                     out.add(name)
                     changed = True
         return out
-
-
-class _Bound:
-    """The activation's expression in x evaluated at an array of arguments."""
-
-    def __init__(self, world: World, argument):
-        self.world, self.argument = world, argument
-
-    def walk(self, expr):
-        return self._go(expr)
-
-    def _go(self, expr):
-        if expr == X:
-            return self.argument
-        if not expr.has(X):
-            return self.world._walk(expr, {}, True)
-        if isinstance(expr, sp.Add):
-            total = 0.0
-            for a in expr.args:
-                total = total + self._go(a)
-            return total
-        if isinstance(expr, sp.Mul):
-            total = 1.0
-            for a in expr.args:
-                total = total * self._go(a)
-            return total
-        if isinstance(expr, sp.Pow):
-            with np.errstate(all="ignore"):
-                return np.power(np.asarray(self._go(expr.base), dtype=float), self._go(expr.exp))
-        if isinstance(expr, (sp.Max, sp.Min)):
-            parts = [np.asarray(self._go(a), dtype=float) for a in expr.args]
-            reduce = np.maximum if isinstance(expr, sp.Max) else np.minimum
-            out = parts[0]
-            for p in parts[1:]:
-                out = reduce(out, p)
-            return out
-        if isinstance(expr, sp.Heaviside):
-            return np.heaviside(np.asarray(self._go(expr.args[0]), dtype=float), 0.5)
-        if isinstance(expr, sp.Piecewise):
-            raise CannotSample("a piecewise activation")
-        function = UNARY.get(expr.func)
-        if function is not None and len(expr.args) == 1:
-            with np.errstate(all="ignore"):
-                return function(self._go(expr.args[0]))
-        raise CannotSample(f"the activation's {type(expr).__name__} cannot be evaluated")
 
 
 def _scalar_power(base: float, exponent):
