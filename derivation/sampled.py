@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .kernel.check import VERIFIED, Verification
 from .report import safe
 from .sample.estimate import Z
@@ -87,14 +85,6 @@ def records(examinations: list[Examination]) -> list[dict]:
     return out
 
 
-def _number(x: float, se: float) -> tuple[str, str]:
-    """A value and its standard error as two short texts (the error empty when it is exact)."""
-    if se == 0:
-        return f"{x:.6g}", ""
-    digits = max(1, 1 - int(math.floor(math.log10(se)))) if se > 0 else 4
-    return f"{x:.{min(digits, 12)}f}", np.format_float_positional(se, precision=1, fractional=False, trim="-")
-
-
 def rows(verification: Verification, examinations: list[Examination], seed: int, samples: int) -> dict:
     """The cross-examination for a document: plain-text cells (each format escapes them) and a summary."""
     out = []
@@ -104,8 +94,8 @@ def rows(verification: Verification, examinations: list[Examination], seed: int,
                "left_expr": e.exprs[0], "right_expr": e.exprs[1]}
         if e.left is not None and e.right is not None:
             row["left_label"], row["right_label"] = e.labels
-            row["left"], row["left_se"] = _number(e.left.value, e.left.se)
-            row["right"], row["right_se"] = _number(e.right.value, e.right.se)
+            row["left"], row["left_se"] = e.left.texts()
+            row["right"], row["right_se"] = e.right.texts()
         else:
             row["note"] = e.detail
         if e.kind == APPROXIMATE and e.measured is not None and math.isfinite(e.measured.value):

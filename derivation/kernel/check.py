@@ -242,11 +242,12 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
                           tuple(ctx.obligations), ctx.neglected, tuple(sorted(own | set(inherited["premises"]))),
                           inherited["premise_steps"], failed)
 
+    layered = layered_names(derivation, found)
     for expr in [step.claim, step.start, *inputs]:
         problem = domain.problem(expr) if expr is not None else None
         if problem:
             return result(REFUSED, message=f"not a real expression: {problem}", failed="a real expression")
-        below = negative_layers(expr, layered_names(derivation, found)) if expr is not None else None
+        below = negative_layers(expr, layered) if expr is not None else None
         if below:
             return result(REFUSED, message=below, failed="nonnegative layers")
     cited = tuple(derivation.assumptions[a] for a in step.uses)

@@ -57,12 +57,17 @@ class Reading:
     def of(cls, parts: np.ndarray) -> "Reading":
         return cls(float(parts[0]), standard_error(parts))
 
-    def text(self) -> str:
+    def texts(self) -> tuple[str, str]:
+        """The value to the digits its standard error supports, and the error to one digit ("" when exact)."""
         if self.se == 0:
-            return f"{self.value:.6g}"
+            return f"{self.value:.6g}", ""
         digits = max(1, 1 - int(math.floor(math.log10(self.se)))) if self.se > 0 else 4
-        se = np.format_float_positional(self.se, precision=1, fractional=False, trim="-")
-        return f"{self.value:.{min(digits, 12)}f} ± {se}"
+        return (f"{self.value:.{min(digits, 12)}f}",
+                np.format_float_positional(self.se, precision=1, fractional=False, trim="-"))
+
+    def text(self) -> str:
+        value, se = self.texts()
+        return f"{value} ± {se}" if se else value
 
 
 @dataclass(frozen=True)
