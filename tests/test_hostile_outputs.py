@@ -340,33 +340,23 @@ def test_pdflatex_runs_paranoid_in_its_own_group(tmp_path, glorot_result, monkey
     assert sid.strip() == pid.strip()                              # a session (and process group) of its own
 
 
-def _children_named(parent: int, name: str) -> list[int]:
-    found = []
+def _processes():
+    """(pid, command name, the stat fields after the name) of every process /proc lists."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            comm = stat[stat.index("(") + 1: stat.rindex(")")]
-            fields = stat[stat.rindex(")") + 2:].split()
-            if comm == name and int(fields[1]) == parent:
-                found.append(int(entry.name))
-    return found
+            yield int(entry.name), stat[stat.index("(") + 1: stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+
+
+def _children_named(parent: int, name: str) -> list[int]:
+    return [pid for pid, comm, fields in _processes() if comm == name and int(fields[1]) == parent]
 
 
 def _group_members(group: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[2]) == group and fields[0] != "Z":
-                members.append(int(entry.name))
-    return members
+    return [pid for pid, _, fields in _processes() if int(fields[2]) == group and fields[0] != "Z"]
 
 
 def _terminate_during_pdflatex(out: Path, env=None, sig=signal.SIGTERM):
