@@ -6,6 +6,7 @@ and, for expressions, the column: one line a user can act on.
 
 from __future__ import annotations
 
+import keyword
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -14,18 +15,22 @@ from typing import Any, Mapping
 import sympy as sp
 
 from .escape import unsafe_tex
+from .kernel import terms as v
 from .kernel.definitions import DefinitionError, shapes
+from .kernel.laws import declaration_problem
 from .kernel.derivation import FAMILY_FACTS, Assumption, Definition, Derivation, Step, SymbolDecl
 from .parser import Namespace, ParseError, parse
 from .prose import spans
 
-SYMBOL_KINDS = ("index", "size", "random", "constant", "positive", "real")
+SYMBOL_KINDS = ("index", "size", "random", "constant", "positive", "probability", "real")
+RESERVED = ("Var", "E", "Sum", "f", "df", "x", "pi")   # the expression language, and the activation's x
 MAX_FILE_BYTES = 1_000_000
 
 _TOP_KEYS = {"name", "title", "source", "summary", "activation", "slope", "symbols", "assumptions", "definitions",
              "sections", "differs", "suits"}
-_SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of", "value"}
-_ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean", "symmetric"}
+_SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of", "value", "law"}
+_ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean", "symmetric",
+                    "facts"}
 _SECTION_KEYS = {"title", "steps"}
 _STEP_KEYS = {"id", "rule", "claim", "uses", "note", "without", "start", "from", "result"}
 
@@ -242,8 +247,9 @@ class _Reader:
         symbols = self.symbols(data.get("symbols"))
         names = self.namespace(symbols)
         symbols = self.symbol_details(data.get("symbols"), symbols, names)
-        assumptions = self.assumptions(data.get("assumptions", {}), symbols)
+        assumptions = self.assumptions(data.get("assumptions", {}), symbols, names)
         definitions = self.definitions(data.get("definitions", {}), names, symbols)
+        self.check_facts(assumptions, symbols, definitions)
         sections, steps = self.steps(data.get("sections"), names, assumptions)
         summary = self.string(data, "summary", None, required=False)
         sheet = {key: self.string(data, key, None, required=False) for key in ("differs", "suits")}
@@ -286,8 +292,12 @@ class _Reader:
             where = f"symbol '{name}'"
             if not name.isidentifier() or name.startswith("_"):
                 raise self.error(where, "a symbol name must be a plain identifier")
-            if name in ("Var", "E", "Sum", "f", "df", "x", "pi") or name in _reserved():
-                raise self.error(where, "this name is reserved by the expression language")
+            if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+                raise self.error(where, f"'{name}' is a Python keyword, which expressions cannot use as a name: "
+                                        f"choose another (e.g. '{name}_')")
+            if name in RESERVED or name in _reserved():
+                raise self.error(where, f"'{name}' is reserved by the expression language (reserved: "
+                                        f"{', '.join(sorted(set(RESERVED) | _reserved()))})")
             spec = self.table(spec, where, _SYMBOL_KEYS)
             kind = self.string(spec, "kind", where)
             if kind not in SYMBOL_KINDS:
@@ -304,7 +314,7 @@ class _Reader:
         for decl in symbols.values():
             if decl.kind == "index":
                 plain[decl.name] = sp.Symbol(decl.name, integer=True)
-            elif decl.kind == "positive":
+            elif decl.kind in ("positive", "probability"):       # a probability: 0 < p < 1
                 plain[decl.name] = sp.Symbol(decl.name, positive=True)
             elif decl.kind == "real":
                 plain[decl.name] = sp.Symbol(decl.name, real=True)
@@ -332,10 +342,41 @@ class _Reader:
                                       or any(s.is_integer and not s.is_positive for s in value.free_symbols)):
                 raise self.error(where, "'value' is for a constant, and must be a number or an expression in "
                                         "declared parameters (not indices)")
-            out[name] = SymbolDecl(decl.name, decl.kind, decl.text, decl.latex, units, gradient_of, value)
+            law_text = self.string(data[name], "law", where, False)
+            law = self.law(law_text, names, symbols, where) if law_text else None
+            if law is not None and decl.kind != "random":
+                raise self.error(where, "'law' is for a random variable")
+            out[name] = SymbolDecl(decl.name, decl.kind, decl.text, decl.latex, units, gradient_of, value, law)
         return out
 
-    def assumptions(self, data: Any, symbols: dict[str, SymbolDecl]) -> dict[str, Assumption]:
+    def law(self, text: str, names: Namespace, symbols: dict[str, SymbolDecl], where: str) -> sp.Expr:
+        """A declared law: ``Bernoulli(p)``, ``Uniform(lo, hi)`` or ``Normal(mu, sigma)``, its parameters numbers
+        or declared parameters, and valid (0 <= p <= 1, lo < hi, sigma > 0, shown from the declarations)."""
+        head, _, rest = text.strip().partition("(")
+        laws = {cls.__name__: cls for cls in v.LAWS}
+        if head.strip() not in laws or not rest.endswith(")"):
+            raise self.error(where, f"'law' must be one of {', '.join(laws)} with its parameters, e.g. Bernoulli(p)")
+        parts, depth, current = [], 0, ""
+        for char in rest[:-1]:                       # the parameters, split at top-level commas
+            depth += (char in "([") - (char in ")]")
+            if char == "," and depth == 0:
+                parts.append(current)
+                current = ""
+            else:
+                current += char
+        arguments = tuple(self.expression(part, names, where, "law") for part in [*parts, current])
+        cls = laws[head.strip()]
+        if len(arguments) != (1 if cls is v.Bernoulli else 2):
+            raise self.error(where, f"{cls.__name__} takes {1 if cls is v.Bernoulli else 2} parameter(s)")
+        for argument in arguments:
+            if not isinstance(argument, sp.Expr) or argument.atoms(sp.Indexed) or any(
+                    symbols[s.name].kind not in ("positive", "probability", "real") for s in argument.free_symbols):
+                raise self.error(where, f"a law's parameters are numbers or declared parameters (positive, "
+                                        f"probability, real), not {sp.sstr(argument)}")
+        law = cls(*arguments)
+        return law
+
+    def assumptions(self, data: Any, symbols: dict[str, SymbolDecl], names: Namespace) -> dict[str, Assumption]:
         self.table(data, "[assumptions]", set(data) if isinstance(data, dict) else set())
         out = {}
         for aid, spec in data.items():
@@ -352,10 +393,19 @@ class _Reader:
                 flags[key] = spec.get(key, False)
                 if not isinstance(flags[key], bool):
                     raise self.error(where, f"field '{key}' must be true or false")
+            facts = tuple(self.expression(text, names, where, "fact") for text in self.names(spec, "facts", where))
             out[aid] = Assumption(aid, self.string(spec, "title", where, False) or aid,
                                   self.string(spec, "statement", where), **flags,
-                                  **{k: frozenset(v) for k, v in lists.items()})
+                                  **{k: frozenset(v) for k, v in lists.items()}, facts=facts)
         return out
+
+    def check_facts(self, assumptions: dict[str, Assumption], symbols: dict[str, SymbolDecl],
+                    definitions: list[Definition]) -> None:
+        """The kernel's checks of declared laws and premise equations (kernel.laws), as bad input (exit 2)."""
+        problem = declaration_problem(symbols, assumptions, definitions)
+        if problem:
+            where, message = problem
+            raise self.error(where, message)
 
     def definitions(self, data: Any, names: Namespace, symbols: dict[str, SymbolDecl]) -> list[Definition]:
         self.table(data, "[definitions]", set(data) if isinstance(data, dict) else set())
@@ -414,7 +464,10 @@ class _Reader:
         claim_text = self.string(raw, "claim", where)
         start_text = self.string(raw, "start", where, False)
         given = (1 if start_text else 0) + len(inputs) or 1
-        if given != self.known_rules[rule]:
+        if self.known_rules[rule] == 0:              # the chain's expression, and facts cited with 'from'
+            if not start_text and not seen:
+                raise self.error(where, "the first step needs 'start' (the expression it begins from)")
+        elif given != self.known_rules[rule]:
             raise self.error(where, f"rule '{rule}' takes {self.known_rules[rule]} input expression(s), "
                                     f"the step gives {given} (from 'start' and 'from')")
         result = raw.get("result", False)

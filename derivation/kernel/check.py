@@ -28,6 +28,7 @@ from .activation import ActivationCheck, RectifierCheck, check_activation, check
 from .compare import Comparison, compare
 from .counterexample import Counterexample, counterexample
 from .definitions import DefinitionError, negative_layers, shapes
+from .laws import declaration_problem
 from .derivation import FAMILY_FACTS, Assumption, Derivation, Step, written_arity
 from .model import Model
 from .rules import APPROX, COMPROMISE, EQUAL, REQUIRES, RULES, Choices, Context, Obligation, ObligationFailed, RuleError
@@ -127,6 +128,9 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
         found = shapes(tuple(derivation.definitions), random_names(derivation))
     except DefinitionError as exc:
         return Verification(derivation, check, (), (), rectifier, None, error=str(exc))
+    declared = declaration_problem(derivation.symbols, derivation.assumptions, derivation.definitions)
+    if declared is not None:
+        return Verification(derivation, check, (), (), rectifier, None, error=": ".join(declared))
     assumption_results = tuple(_assumption_result(a, check, rectifier, found, derivation)
                                for a in derivation.assumptions.values())
     chain = _Chain()
@@ -169,7 +173,7 @@ def subjects(derivation: Derivation) -> list[sp.Expr | None]:
     for step in derivation.steps:
         if step.start is not None:
             subject = step.start
-        elif step.inputs:
+        elif step.inputs and RULES[step.rule].arity != 0:
             subject = None
         out.append(subject)
     return out
@@ -215,7 +219,13 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
                 computed: ActivationCheck, check, rectifier, assumptions, found) -> StepResult:
     rule = RULES[step.rule]
     refs = list(step.inputs)
-    if step.start is not None:
+    cited_facts: tuple = ()
+    if rule.arity == 0:           # the chain's expression; the steps in 'from' are facts the rule may use
+        cited_facts = tuple((ref, chain.facts[ref]) for ref in refs)
+        chained = [] if step.start is not None else ([previous.id] if previous is not None else [])
+        inputs = [step.start] if step.start is not None else [chain.handed_on[ref] for ref in chained]
+        refs = chained + refs
+    elif step.start is not None:
         inputs = [step.start] + [chain.facts[ref] if rule.arity > 1 else chain.handed_on[ref] for ref in refs]
     elif refs:
         inputs = [chain.facts[ref] if rule.arity > 1 else chain.handed_on[ref] for ref in refs]
@@ -264,6 +274,7 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
     ctx = context_for(derivation, step.uses, computed, check, rectifier, subject,
                       tuple(r.relation for r in before), found, tuple(before))
     ctx.relation = rule.relation
+    ctx.cited_facts, ctx.cited = cited_facts, cited
     try:
         with time_limit(STEP_SECONDS):
             derived, comparison = _first_equal(rule.apply(*inputs, ctx), step.claim)

@@ -27,7 +27,7 @@ SIMPLIFY_LIMIT = 400   # count_ops above which simplify() is not attempted
 class Comparison:
     equal: bool
     difference: sp.Expr | None = None   # claimed - derived, simplified (None when equal or not comparable)
-    ratio: sp.Expr | None = None        # claimed / derived when that is a plain number
+    ratio: sp.Expr | None = None        # claimed / derived when free of moments, laws and the activation
     reason: str = ""                    # why the two cannot be compared at all
 
 
@@ -49,8 +49,17 @@ def compare(derived: sp.Expr, claimed: sp.Expr) -> Comparison:
     ratio = None
     if derived != 0:
         quotient = _simplified(canonical(claimed) / canonical(derived))
-        ratio = quotient if quotient.is_number else None
+        ratio = quotient if _plain_factor(quotient) else None
     return Comparison(False, difference, ratio)
+
+
+def _plain_factor(quotient: sp.Expr) -> bool:
+    """A ratio worth showing: finite, not 1, and free of what is random here (moments, laws, the activation and
+    its derivative: every function of ``terms``), so a number (3/2) or a deterministic factor (sqrt(d_k), 1 - p).
+    Random variables outside a moment are the caller's to recognise (the kinds are declared, not known here)."""
+    if quotient == 1 or quotient.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        return False
+    return not any(type(a).__module__ == v.__name__ for a in quotient.atoms(sp.Function))
 
 
 def equal(a: sp.Expr, b: sp.Expr) -> bool:

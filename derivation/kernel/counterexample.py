@@ -177,6 +177,8 @@ class _Point:
             return sp.Integer(rng.randint(1, 9))
         if kind == "positive":
             return sp.Rational(rng.randint(1, 9), rng.randint(1, 4))
+        if kind == "probability":                      # strictly between 0 and 1
+            return sp.Rational(rng.randint(1, 8), 9)
         if kind == "constant":
             decl = self.symbols[atom.base.label.name if isinstance(atom, sp.Indexed) else atom.name]
             if decl.value is not None:

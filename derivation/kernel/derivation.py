@@ -11,7 +11,8 @@ import sympy as sp
 
 @dataclass(frozen=True)
 class SymbolDecl:
-    """A declared name. ``kind`` is index, size, random, constant, positive or real."""
+    """A declared name. ``kind`` is index, size, random, constant, positive, probability (a real in [0, 1]) or
+    real."""
 
     name: str
     kind: str
@@ -20,6 +21,7 @@ class SymbolDecl:
     units: sp.Expr | None = None          # random/constant: number of units in layer i, e.g. n[i+1]
     gradient_of: str | None = None        # g[l, u] = dL/d s[l, u] when gradient_of = "s"
     value: sp.Expr | None = None          # constant: its known value (a zero bias: 0); None when unknown
+    law: sp.Expr | None = None            # random: the law of every primitive instance, e.g. Bernoulli(q)
 
 
 FAMILY_FACTS = ("independent", "iid", "zero_mean", "symmetric")
@@ -45,12 +47,15 @@ class Assumption:
     iid: frozenset[str] = frozenset()
     zero_mean: frozenset[str] = frozenset()
     symmetric: frozenset[str] = frozenset()
+    facts: tuple[sp.Equality, ...] = ()   # premise equations Var[X] == c, E[X] == c about primitive families
 
     def provides(self) -> set[str]:
         kinds = ({"activation"} if self.activation else set()) | ({"rectifier"} if self.rectifier else set())
         for kind in FAMILY_FACTS:
             if getattr(self, kind):
                 kinds.add(kind)
+        if self.facts:
+            kinds.add("facts")
         return kinds
 
 

@@ -505,8 +505,29 @@ class Model:
             return no(f"{family} is defined, so whether it is {word} is computed, not declared")
         aid = self.declared[kind].get(family)
         if aid is None:
-            return no(f"no cited assumption declares {family} {word}")
+            by_law = self._by_law(family, kind, word)
+            return by_law if by_law is not None else no(f"no cited assumption declares {family} {word}")
         return yes(f"{family} is declared {word} in {aid}", [aid])
+
+    def _by_law(self, family: str, kind: str, word: str) -> Evidence | None:
+        """What a declared law (``law = "Bernoulli(q)"``: every primitive instance has it) settles: the mean
+        (computed, E[X] = raw_moment(law, 1)), symmetry (a law symmetric about 0), identical distribution (one
+        law for all). A declaration, not a premise: it holds without being cited. None: no declared law."""
+        decl = self.symbols.get(family)
+        law = getattr(decl, "law", None)
+        if law is None:
+            return None
+        if kind == "iid":
+            return yes(f"every {family} has the declared law {sp.sstr(law)}")
+        if kind == "zero_mean":
+            mean = sp.cancel(v.raw_moment(law, 1))
+            return yes(f"{family} ~ {sp.sstr(law)} has mean 0") if mean == 0 else \
+                no(f"{family} ~ {sp.sstr(law)} has mean {sp.sstr(mean)}")
+        if kind == "symmetric":
+            symmetric = self.symmetric(law) if isinstance(law, v.DISTRIBUTIONS) else no(f"{sp.sstr(law)} is not symmetric")
+            return yes(f"{family} ~ {sp.sstr(law)}, symmetric about 0") if symmetric else \
+                no(f"{family} ~ {sp.sstr(law)} is not shown symmetric about 0")
+        return None
 
     def _by_cases(self, instance: sp.Indexed, kind: str, word: str, recurse) -> Evidence:
         """A property of an instance: declared where it may be primitive, computed where it may be defined."""

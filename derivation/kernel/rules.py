@@ -67,6 +67,8 @@ class Context:
     input_rules: tuple[str, ...] = ()  # the rules of the steps a combining rule takes
     input_premises: Mapping[str, frozenset[str]] = field(default_factory=dict)   # kind -> families, from the
     obligations: list[Obligation] = field(default_factory=list)                   # assumptions inputs rest on
+    cited_facts: tuple[tuple[str, sp.Expr], ...] = ()      # (step id, its fact) cited with 'from' (substitution)
+    cited: tuple = ()                                      # the cited assumptions (their premise equations)
     relation: str = EQUAL
     neglected: str = ""                # the first neglected term of an approximation, computed
 
@@ -90,7 +92,7 @@ class Rule:
     apply: Callable[..., sp.Expr]
     formula: str
     needs: tuple[str, ...] = ()        # the kinds of cited assumption its obligations consult
-    arity: int = 1
+    arity: int = 1                     # 0: the chain's expression, plus any facts cited with 'from'
     relation: str = EQUAL              # the relation of its result to its input (combining rules may inherit)
 
 
@@ -786,3 +788,6 @@ def uniform_bound(variance: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Exp
     oblige_premises_allow(ctx, law, target)
     ctx.relation = relations[-1]
     return solve_positive(fact.rhs, target.rhs, law, ctx)
+
+
+from . import moment_rules  # noqa: E402,F401  the general rules on moments register themselves here

@@ -67,7 +67,18 @@ class Normal(_Law):
     """A random variable X ~ N(mu, sigma^2), given by its mean and standard deviation."""
 
 
+class Bernoulli(sp.Function):
+    """A random variable X ~ Bernoulli(p): 1 with probability p, else 0. Only a declared law (a symbol's
+    ``law``), never written inside an expression."""
+
+    nargs = 1
+
+    def _sympystr(self, printer):
+        return f"Bernoulli({printer._print(self.args[0])})"
+
+
 DISTRIBUTIONS = (Uniform, Normal)
+LAWS = (Uniform, Normal, Bernoulli)          # what a symbol's ``law`` may declare
 
 
 def raw_moment(law: sp.Expr, order: int) -> sp.Expr:
@@ -78,6 +89,7 @@ def raw_moment(law: sp.Expr, order: int) -> sp.Expr:
     N(mu, sigma): the recurrence E[X^k] = mu E[X^(k-1)] + (k - 1) sigma^2 E[X^(k-2)], E[X^0] = 1, E[X] = mu
     (Stein's identity, E[(X - mu) g(X)] = sigma^2 E[g'(X)], with g(x) = x^(k-1): the Gaussian integral by parts;
     the soundness witnesses integrate the density independently).
+    Bernoulli(p): X^k = X for k >= 1, so E[X^k] = p (the witnesses enumerate the two outcomes).
     """
     if isinstance(law, Uniform):
         lo, hi = law.args
@@ -88,6 +100,9 @@ def raw_moment(law: sp.Expr, order: int) -> sp.Expr:
         for k in range(2, order + 1):
             moments.append(sp.expand(mu * moments[k - 1] + (k - 1) * sigma**2 * moments[k - 2]))
         return moments[order]
+    if isinstance(law, Bernoulli):
+        # X in {0, 1}, so X^k = X for k >= 1: E[X^k] = 1*p + 0*(1 - p) = p
+        return sp.S.One if order == 0 else law.args[0]
     raise TypeError(f"not a distribution: {law}")
 
 

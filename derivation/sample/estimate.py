@@ -89,4 +89,6 @@ def agree(left: np.ndarray, right: np.ndarray) -> Agreement:
     if not math.isfinite(d):
         return Agreement(d, se, False, None)
     holds = abs(d) <= Z * se + RELATIVE * scale
+    if abs(d) <= RELATIVE * scale:          # equal up to rounding: the paired difference's se may be rounding too
+        return Agreement(d, se, holds, 0.0)
     return Agreement(d, se, holds, abs(d) / se if se > 0 else None)

@@ -388,7 +388,11 @@ def chain_uses(derivation: Derivation) -> dict[str, frozenset[str]]:
     out: dict[str, frozenset[str]] = {}
     previous = None
     for step in derivation.steps:
-        sources = list(step.inputs) if step.inputs else ([previous] if previous and step.start is None else [])
+        chained = [previous] if previous and step.start is None else []
+        if step.rule in RULES and RULES[step.rule].arity == 0:      # the chain, and the facts cited with 'from'
+            sources = chained + list(step.inputs)
+        else:
+            sources = list(step.inputs) if step.inputs else chained
         out[step.id] = frozenset(step.uses).union(*(out.get(s, frozenset()) for s in sources))
         previous = step.id
     return out
@@ -400,7 +404,7 @@ def chain_subjects(derivation: Derivation) -> dict[str, sp.Expr | None]:
     for step in derivation.steps:
         if step.start is not None:
             subject = step.start
-        elif step.inputs:
+        elif step.inputs and (step.rule not in RULES or RULES[step.rule].arity != 0):   # facts keep the chain
             subject = None
         out[step.id] = subject
     return out

@@ -9,7 +9,11 @@ A world fixes
 * every primitive random instance to a law (see :mod:`.laws`) satisfying exactly the given premises: the
   instances of families in one ``independent`` declaration are independent, every other pair shares a latent
   normal (so they are correlated); ``iid`` makes the law depend on (family, layer) only; ``zero_mean`` and
-  ``symmetric`` choose the shape. A variance may be imposed on a family (a requirement being examined).
+  ``symmetric`` choose the shape. A variance may be imposed on a family (a requirement being examined), and
+  the cited premise equations (``Var[X] == c``, ``E[X] == c``) fix the variance and mean of every instance of X.
+  A family with a declared law (``law = "Bernoulli(q)"``) is drawn from it, through a normal that carries the
+  same latent dependence (Bernoulli: ``[Z < Phi^-1(q)]``);
+* every probability parameter to a number in [0.1, 0.9];
 * a defined instance is its definition evaluated (memoised), so ``z[2, k]`` is computed through the network.
   A gradient family ``g`` with ``gradient_of = "s"`` is ``dL/ds`` for the loss ``L = sum_u g[T, u] s[T, u]``
   at the top layer T the step mentions: ``g[T, u]`` are primitive (drawn by the premises), below T they are
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 import sympy as sp
@@ -64,13 +69,15 @@ class Premises:
     iid: frozenset[str] = frozenset()
     zero_mean: frozenset[str] = frozenset()
     symmetric: frozenset[str] = frozenset()
+    facts: tuple = ()                # premise equations Var[X] == c, E[X] == c: imposed on every instance of X
 
     @classmethod
     def of(cls, assumptions: list[Assumption]) -> "Premises":
         return cls(tuple(a.independent for a in assumptions if a.independent),
                    frozenset().union(*(a.iid for a in assumptions)),
                    frozenset().union(*(a.zero_mean for a in assumptions)),
-                   frozenset().union(*(a.symmetric for a in assumptions)))
+                   frozenset().union(*(a.symmetric for a in assumptions)),
+                   tuple(fact for a in assumptions for fact in getattr(a, "facts", ())))
 
     def independent_pair(self, a: str, b: str) -> bool:
         return any(a in group and b in group for group in self.independent)
@@ -166,7 +173,7 @@ class World:
                 return sp.Integer(self._free_index(expr))
             if kind == "size":
                 return sp.Integer(self.size(expr.name, ()))
-            if kind in ("positive", "real"):
+            if kind in ("positive", "real", "probability"):
                 return sp.Float(self.parameter(expr))
             if kind == "constant":
                 return sp.Float(self.constant(expr.name, ()))
@@ -213,7 +220,8 @@ class World:
         if symbol not in self.params:
             rng = np.random.default_rng(stable_seed("parameter", self.seed, symbol.name))
             kind = self._kind(symbol)
-            value = float(rng.uniform(0.5, 2.0)) if kind == "positive" else float(rng.uniform(-1.5, 1.5))
+            low, high = {"positive": (0.5, 2.0), "probability": (0.1, 0.9)}.get(kind, (-1.5, 1.5))
+            value = float(rng.uniform(low, high))
             self.params[symbol] = round(value, 3)
             self.values[symbol.name] = self.params[symbol]
         return self.params[symbol]
@@ -497,15 +505,46 @@ class World:
             imposed = self.imposed.get((name, layer))
             if imposed is not None:
                 law = Law(law.shape, law.mean, math.sqrt(imposed))
+            law = self._given(name, law)
             self.laws[law_key] = law
+        declared = self.decl[name].law
         rng = np.random.default_rng(stable_seed("draw", self.seed, name, indices))
-        base = standard(law.shape, rng, self.samples)
+        base = standard("normal" if declared is not None else law.shape, rng, self.samples)
         parts = self._dependence(name, indices)
         if parts:
             weights = np.random.default_rng(stable_seed("weights", self.seed, law_key)).uniform(0.5, 1.0, len(parts))
             latent = sum(w * part for w, part in zip(weights, parts)) / math.sqrt(float(np.sum(weights**2)))
             base = math.sqrt(1 - LATENT_WEIGHT**2) * base + LATENT_WEIGHT * latent
+        if declared is not None:
+            return self._declared_law(declared, base)
         return law.mean + law.sd * base
+
+    def _given(self, name: str, law: Law) -> Law:
+        """The law with what the cited premise equations fix: Var[X] == c sets the sd, E[X] == c the mean."""
+        for fact in self.premises.facts:
+            if getattr(fact.lhs.args[0], "name", None) != name:
+                continue
+            value = float(self.exact(fact.rhs, {}))
+            if isinstance(fact.lhs, v.Var):
+                law = Law(law.shape, law.mean, math.sqrt(value))
+            else:
+                law = Law(law.shape, value, law.sd)
+        return law
+
+    def _declared_law(self, law: sp.Expr, normal: np.ndarray) -> np.ndarray:
+        """Draws of a declared law from standard normal draws (which carry the dependence on the latents):
+        Bernoulli(p) is [Z < Phi^-1(p)], Normal(mu, sigma) is mu + sigma Z, Uniform(lo, hi) is lo + (hi - lo) Phi(Z)."""
+        parameters = [float(self.exact(a, {})) for a in law.args]
+        if isinstance(law, v.Bernoulli):
+            p = parameters[0]
+            if not 0.0 <= p <= 1.0:
+                raise CannotSample(f"{sp.sstr(law)} is not a law here")
+            threshold = -math.inf if p == 0 else math.inf if p == 1 else NormalDist().inv_cdf(p)
+            return (normal < threshold).astype(float)
+        if isinstance(law, v.Normal):
+            return parameters[0] + parameters[1] * normal
+        low, high = parameters
+        return low + (high - low) * 0.5 * (1.0 + _ERF(normal / math.sqrt(2.0)).astype(float))
 
     def _dependence(self, name: str, indices: tuple) -> list[np.ndarray]:
         """The standard normal components that make an instance depend on what the premises do not make it

@@ -1,0 +1,104 @@
+"""Declared laws (a symbol's ``law``) and premise equations (an assumption's ``facts``), checked.
+
+A declared law must be valid, decided from the declarations:
+
+* ``Bernoulli(p)``: 0 <= p <= 1. ``p`` must be multilinear in the declared probabilities (each a real in (0, 1))
+  with no other free symbol; a multilinear function on the box [0, 1]^m takes its extremes at the corners, so
+  evaluating it at the 2^m corners decides the bounds exactly (``1 - q`` and ``q*r`` pass, ``2*q`` and ``q - 1/2``
+  do not).
+* ``Uniform(lo, hi)``: hi - lo shown positive; ``Normal(mu, sigma)``: sigma shown positive (kernel.domain).
+
+A premise equation ``Var[X] == c`` or ``E[X] == c`` is about every instance of a random family X that no
+definition gives (a defined family's moments are computed, never assumed), with c deterministic (numbers and
+parameters); premises that contradict each other would let anything be derived, so these are refused: a
+negative variance, two values for one moment, a mean other than 0 for a family declared centred or symmetric,
+a moment other than the declared law's.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import sympy as sp
+
+from . import terms as v
+from .derivation import Assumption, Definition, SymbolDecl
+from .domain import sign_of
+
+MAX_PROBABILITIES = 8          # corners evaluated: 2^8
+
+
+def invalid_law(law: sp.Expr, probabilities: set[str]) -> str:
+    """Why ``law`` is not shown a valid law ('' when it is)."""
+    if isinstance(law, v.Bernoulli):
+        return _probability_problem(law.args[0], probabilities)
+    if isinstance(law, v.Uniform):
+        return "" if sign_of(sp.expand(law.args[1] - law.args[0]), positive=True) else "hi - lo is not shown positive"
+    if isinstance(law, v.Normal):
+        return "" if sign_of(law.args[1], positive=True) else "sigma is not shown positive"
+    return f"{sp.sstr(law)} is not a law"
+
+
+def _probability_problem(p: sp.Expr, probabilities: set[str]) -> str:
+    free = sorted(p.free_symbols, key=str)
+    if any(s.name not in probabilities for s in free):
+        return f"{sp.sstr(p)} is not shown in [0, 1] (its parameters must be numbers or kind = \"probability\")"
+    if len(free) > MAX_PROBABILITIES:
+        return f"{sp.sstr(p)} has more than {MAX_PROBABILITIES} probabilities"
+    expanded = sp.expand(p)
+    for s in free:
+        if sp.degree(expanded, s) > 1 if expanded.is_polynomial(s) else True:
+            return f"{sp.sstr(p)} is not multilinear in {s}, so its bounds are not decided"
+    for corner in itertools.product((0, 1), repeat=len(free)):
+        value = expanded.xreplace(dict(zip(free, map(sp.Integer, corner))))
+        if not (value.is_Number and 0 <= value <= 1):
+            return f"{sp.sstr(p)} = {sp.sstr(value)} at {dict(zip(map(str, free), corner))}, outside [0, 1]"
+    return ""
+
+
+def declaration_problem(symbols: dict[str, SymbolDecl], assumptions: dict[str, Assumption],
+                        definitions: list[Definition] | tuple) -> tuple[str, str] | None:
+    """(where, what) for the first declared law or premise equation that is refused; None when all hold."""
+    probabilities = {n for n, d in symbols.items() if d.kind == "probability"}
+    for name, decl in symbols.items():
+        if decl.law is not None:
+            problem = invalid_law(decl.law, probabilities)
+            if problem:
+                return f"symbol '{name}'", f"{sp.sstr(decl.law)} is not a law: {problem}"
+    defined = {d.lhs.base.name for d in definitions}
+    centred = {n for a in assumptions.values() for n in a.zero_mean | a.symmetric}
+    seen: dict[sp.Expr, sp.Expr] = {}
+    for aid, assumption in assumptions.items():
+        for fact in assumption.facts:
+            problem = _fact_problem(fact, symbols, defined, centred, seen)
+            if problem:
+                return f"assumption {aid}", f"fact '{sp.sstr(fact)}' {problem}"
+            seen[fact.lhs] = fact.rhs
+    return None
+
+
+def _fact_problem(fact, symbols: dict[str, SymbolDecl], defined: set, centred: set, seen: dict) -> str:
+    if not isinstance(fact, sp.Equality) or not isinstance(fact.lhs, (v.Var, v.E)) \
+            or not isinstance(fact.lhs.args[0], sp.Symbol):
+        return "must be Var[X] == c or E[X] == c for a random family X"
+    family = fact.lhs.args[0].name
+    decl = symbols.get(family)
+    if decl is None or decl.kind != "random" or family in defined:
+        return f"is about {family}, which is not a random family without a definition"
+    rhs = fact.rhs
+    if rhs.atoms(sp.Indexed, v.Var, v.E) or any(
+            symbols.get(s.name) is None or symbols[s.name].kind not in ("positive", "probability", "real", "size")
+            for s in rhs.free_symbols):
+        return "must give a number or an expression in declared parameters"
+    if isinstance(fact.lhs, v.Var) and not sign_of(sp.expand(rhs)):
+        return "gives a variance not shown nonnegative"
+    if isinstance(fact.lhs, v.E) and family in centred and sp.expand(rhs) != 0:
+        return f"contradicts a zero-mean or symmetry declaration of {family}"
+    if decl.law is not None:
+        mean = v.raw_moment(decl.law, 1)
+        moment = mean if isinstance(fact.lhs, v.E) else v.raw_moment(decl.law, 2) - mean**2
+        if sp.cancel(moment - rhs) != 0:
+            return f"contradicts the declared law {sp.sstr(decl.law)}"
+    if fact.lhs in seen and sp.cancel(seen[fact.lhs] - rhs) != 0:
+        return f"gives {sp.sstr(fact.lhs)} a second value"
+    return ""

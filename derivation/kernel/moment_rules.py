@@ -1,0 +1,193 @@
+"""General rules about moments, beyond the network pattern: linearity of expectation, the mean of an
+independent product, the variance identity, the moments of declared laws, substitution of a fact, and a pure
+algebra step. Registered with kernel.rules.rule like the others; each discharges its obligations through the
+model (kernel.model) and never sees the claim.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from . import terms as v
+from .model import yes
+from .rules import Choices, Context, ObligationFailed, RuleError, changed_or_fail, map_moments, oblige_count, rule, \
+    split_coefficient
+
+
+@rule("expectation linearity",
+      "`E[Sum(c[j]*X[j], (j, 1, N)) + c0] == Sum(c[j]*E[X[j]], (j, 1, N)) + c0` for constants `c[j]`, `c0`")
+def expectation_linearity(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """E[sum_t c_t X_t + c] = sum_t c_t E[X_t] + c, and E[sum_{j=lo}^{hi} Y_j] = sum_{j=lo}^{hi} E[Y_j] (nested
+    sums too): the expectation is linear on finite sums (every moment is assumed finite). Products are
+    multiplied out first, powers are not: E[(X + Y)**2] stays one term.
+    Obligation: each sum's count is a nonnegative integer from deterministic limits (a finite sum)."""
+
+    def linear(arg):
+        terms = sp.Add.make_args(sp.expand_mul(arg))
+        out = sp.S.Zero
+        for term in terms:
+            coeff, rand = split_coefficient(term, ctx)
+            if not ctx.is_random(rand):
+                out += term
+            elif isinstance(rand, sp.Sum):
+                body, limit = v.peel(rand)
+                oblige_count(ctx, limit)
+                out += coeff * sp.Sum(linear(body), limit)
+            else:
+                out += coeff * v.E(rand)
+        return out
+
+    def apply(arg):
+        out = linear(arg)
+        return None if out == v.E(arg) else out
+
+    return changed_or_fail(expr, map_moments(expr, v.E, apply),
+                           f"no mean of a sum, of a scaled variable or of a constant in {sp.sstr(expr)}")
+
+
+@rule("variance scaling", "`Var[c*X + c0] == c**2*Var[X]` for constants `c`, `c0` (X itself is not split)")
+def variance_scaling(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Var[c X + c0] = E[(c X - c E[X])^2] = c^2 Var[X] for deterministic c and c0; X is the whole random part
+    (a sum stays one variable: nothing about its terms is needed). No obligation beyond finite moments."""
+
+    def scale(arg):
+        terms = sp.Add.make_args(sp.expand_mul(arg))
+        random = sp.Add(*[t for t in terms if ctx.is_random(t)])
+        if random == 0:
+            return sp.S.Zero                          # the variance of a constant
+        coeff, rand = split_coefficient(sp.factor_terms(random), ctx)
+        out = coeff**2 * v.Var(rand)
+        return None if out == v.Var(arg) else out
+
+    return changed_or_fail(expr, map_moments(expr, v.Var, scale),
+                           f"no variance of a scaled or shifted variable in {sp.sstr(expr)}")
+
+
+@rule("product mean", "`E[X*Y] == E[X]*E[Y]` for independent `X`, `Y`", needs=("independent",))
+def product_mean(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """E[c X_1 X_2 ... X_m] = c E[X_1] E[X_2] ... E[X_m] for mutually independent factors (a power X**2 is one
+    factor: E[X**2] is not E[X]**2). Obligation: each factor independent of the product of the factors after
+    it (kernel.model.Model.independent), which makes them mutually independent."""
+
+    def split(arg):
+        coeff, rand = split_coefficient(arg, ctx)
+        factors = sorted(sp.Mul.make_args(rand), key=sp.default_sort_key)
+        if len(factors) < 2:
+            return None
+        for position, factor in enumerate(factors[:-1]):
+            rest = sp.Mul(*factors[position + 1:])
+            ctx.oblige("independent factors", f"{sp.sstr(factor)} and {sp.sstr(rest)}",
+                       ctx.model.independent(factor, rest))
+        return coeff * sp.Mul(*[v.E(factor) for factor in factors])
+
+    return changed_or_fail(expr, map_moments(expr, v.E, split),
+                           f"no mean of a product of random variables in {sp.sstr(expr)}")
+
+
+@rule("variance identity", "`Var[X] == E[X**2] - E[X]**2`, in either direction")
+def variance_identity(expr: sp.Expr, ctx: Context) -> Choices:
+    """Var[X] = E[(X - E[X])^2] = E[X^2] - E[X]^2 (expand the square; E is linear). Two results, in this order:
+    every Var[X] written E[X^2] - E[X]^2, and every E[X^2] written Var[X] + E[X]^2 (X random). No obligation
+    beyond finite moments."""
+    forward = map_moments(expr, v.Var, lambda x: v.E(x**2) - v.E(x) ** 2)
+
+    def backward(arg):
+        if isinstance(arg, sp.Pow) and arg.exp == 2 and ctx.is_random(arg.base):
+            return v.Var(arg.base) + v.E(arg.base) ** 2
+        return None
+
+    options = [out for out in (forward, map_moments(expr, v.E, backward)) if out != expr]
+    if not options:
+        raise RuleError(f"no Var[X] and no E[X**2] in {sp.sstr(expr)}")
+    return Choices(dict.fromkeys(options))
+
+
+def _declared_law(x: sp.Expr, ctx: Context) -> sp.Expr | None:
+    """The law of a primitive instance whose family declares one (``law = "Bernoulli(q)"``)."""
+    name = x.base.name if isinstance(x, sp.Indexed) else getattr(x, "name", None)
+    decl = ctx.symbols.get(name or "")
+    if decl is None or decl.kind != "random" or getattr(decl, "law", None) is None:
+        return None
+    if name in {d.lhs.base.name for d in ctx.definitions}:
+        raise ObligationFailed("a primitive variable", sp.sstr(x), f"{name} has a definition, so its law is computed")
+    return decl.law
+
+
+@rule("law moments", "`E[X**k]` and `Var[X]` for `X` with a declared law, from its density: "
+                     "`X ~ Bernoulli(p)`: `E[X**k] == p`, `Var[X] == p*(1 - p)`")
+def law_moments(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """The moments of a variable with a declared law (or a law written in place), computed by
+    terms.raw_moment: E[X^k] = raw_moment(law, k) and Var[X] = E[X^2] - E[X]^2. Bernoulli(p): X^k = X, so
+    E[X^k] = p and Var[X] = p (1 - p). Obligation: the variable has that law (declared for its family, which
+    no definition gives; the law was checked valid when the file loaded)."""
+
+    def law_of(x):
+        if isinstance(x, (*v.DISTRIBUTIONS, v.Bernoulli)):
+            return x
+        law = _declared_law(x, ctx)
+        if law is not None:
+            ctx.oblige("a declared law", x, yes(f"{sp.sstr(x)} ~ {sp.sstr(law)}"))
+        return law
+
+    def moment(arg, kind):
+        base, order = (arg.base, arg.exp) if isinstance(arg, sp.Pow) else (arg, sp.S.One)
+        if not (order.is_Integer and order > 0):
+            return None
+        law = law_of(base)
+        if law is None:
+            return None
+        raw = v.raw_moment(law, int(order))
+        if kind is v.E:
+            return raw
+        return sp.factor(sp.cancel(v.raw_moment(law, 2 * int(order)) - raw**2))
+
+    out = map_moments(expr, v.E, lambda a: moment(a, v.E))
+    out = map_moments(out, v.Var, lambda a: moment(a, v.Var))
+    return changed_or_fail(expr, out, f"no moment of a variable with a declared law in {sp.sstr(expr)}")
+
+
+@rule("substitution", "replace `Var[X]` (or `E[X]`) by `c` where a cited assumption's fact `Var[X] == c` or an "
+                      "earlier step's equation (cited with `from`) gives it", arity=0)
+def substitution(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Replace equals by equals. The facts are the premise equations of the cited assumptions (``Var[X] == c``:
+    every instance of the primitive family X, Var[X[j]] included) and the equations of the steps cited with
+    ``from`` (their left side exactly as written, for every value of its free indices). Every fact that occurs is
+    used, in the order cited. Obligations: the fact is cited (recorded as a premise of this step and, through
+    the chain, of everything after it); a step's fact is an equation; no index of the fact's right side that is
+    not on its left is captured by a sum of the expression."""
+    out = expr
+    bound = {limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits}
+    for assumption in ctx.cited:
+        for fact in assumption.facts:
+            family = fact.lhs.args[0].name
+
+            def matches(x, family=family):
+                return (isinstance(x, sp.Indexed) and x.base.name == family) or getattr(x, "name", None) == family
+
+            moment = type(fact.lhs)
+            replaced = map_moments(out, moment, lambda x, fact=fact, m=matches: fact.rhs if m(x) else None)
+            if replaced != out:
+                ctx.oblige("a cited fact", fact.lhs, yes(f"{sp.sstr(fact)}, given in {assumption.id}", [assumption.id]))
+                out = replaced
+    for step_id, fact in ctx.cited_facts:
+        if not isinstance(fact, sp.Equality):
+            raise RuleError(f"step {step_id} did not establish an equation, so it cannot be substituted")
+        captured = (fact.rhs.free_symbols - fact.lhs.free_symbols) & bound
+        if captured:
+            raise RuleError(f"substituting step {step_id} would put {', '.join(sorted(map(str, captured)))} under a "
+                            f"sum over it")
+        replaced = out.xreplace({fact.lhs: fact.rhs})
+        if replaced == out:
+            raise RuleError(f"{sp.sstr(fact.lhs)} (the left side of step {step_id}) does not occur in {sp.sstr(out)}")
+        ctx.oblige("a cited fact", fact.lhs, yes(f"{sp.sstr(fact)}, established by step {step_id}"))
+        out = replaced
+    return changed_or_fail(expr, out, f"no cited fact applies to {sp.sstr(expr)} (cite an assumption with 'facts' "
+                                      f"in 'uses', or a step with 'from')")
+
+
+@rule("algebra", "rewrite without any probabilistic fact: the claim must equal the input as an expression")
+def algebra(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """The identity: the claim is compared with the input itself (kernel.compare: canonical forms, a bounded
+    simplify), so a step of pure algebra (cancelling, collecting, factoring) verifies, and anything that needs
+    a fact about the random variables does not."""
+    return expr
