@@ -334,10 +334,96 @@ def rectifier_second_moment(rng, n) -> list[Witness]:
     ]
 
 
+def expectation_linearity(rng, n) -> list[Witness]:
+    """E[2X - 3X^2 + 5] = 2 E[X] - 3 E[X^2] + 5 for X ~ N(mu, sigma^2): linearity needs no independence (the
+    two terms here are functions of one variable), integrated against the density."""
+    whole = normal_mean(2 * x - 3 * x**2 + 5)
+    parts = 2 * normal_mean(x) - 3 * normal_mean(x**2) + 5
+    xs = rng.normal(0.5, 2.0, n)
+    return [Witness("expectation linearity", "E[2X - 3X^2 + 5] = 2 E[X] - 3 E[X^2] + 5, X ~ N(mu, sigma^2)",
+                    _same(whole, parts), f"E = {sp.factor(whole)}",
+                    mc_mean(2 * xs - 3 * xs**2 + 5, float(parts.subs(NUMERIC))))]
+
+
+def product_mean(rng, n) -> list[Witness]:
+    """E[XY] = E[X] E[Y] for independent X ~ N(mu, sigma^2), Y ~ U(lo, hi): the double integral against the
+    product density; a die times a coin enumerated; with Y = X (dependent) it must fail."""
+    t = sp.Symbol("t", real=True)             # X = mu + sigma t, t standard normal
+    inner = sp.integrate(sp.expand((mu + sigma * t) * y * sp.exp(-(t**2) / 2) / sp.sqrt(2 * sp.pi)), (t, -sp.oo, sp.oo))
+    joint = sp.factor(sp.integrate(inner / (hi - lo), (y, lo, hi)))      # the product density, integrated twice
+    xs, ys = draw_xy(rng, n)
+    die_coin = sum(Fraction(d * c) * Fraction(1, 6) * (Fraction(1, 3) if c else Fraction(2, 3))
+                   for d in range(1, 7) for c in (0, 1))
+    return [
+        Witness("product mean", "E[XY] = E[X] E[Y], X ~ N(mu, sigma^2), Y ~ U(lo, hi) independent",
+                _same(joint, normal_mean(x) * uniform_mean(y)), f"E[XY] = {sp.factor(joint)}",
+                mc_mean(xs * ys, float((normal_mean(x) * uniform_mean(y)).subs(NUMERIC)))),
+        Witness("product mean", "a die D and a coin C (P = 1/3), enumerated: E[DC] = 7/2 * 1/3",
+                die_coin == Fraction(7, 6), f"E[DC] = {die_coin}",
+                mc_mean(rng.integers(1, 7, n) * (rng.random(n) < 1 / 3), 7 / 6)),
+        Witness("product mean", "counter-example Y = X (dependent): E[X X] is not E[X]^2",
+                _same(normal_mean(x**2), normal_mean(x) ** 2), f"E[X^2] = {normal_mean(x**2)}",
+                mc_mean(xs * xs, float((normal_mean(x) ** 2).subs(NUMERIC))), expect_failure=True),
+    ]
+
+
+def variance_scaling(rng, n) -> list[Witness]:
+    """Var[aX + b] = a^2 Var[X], X ~ N(mu, sigma^2): E[(aX + b - E[aX + b])^2] integrated."""
+    a, b = sp.symbols("a b", real=True)
+    shifted = normal_mean((a * x + b - normal_mean(a * x + b)) ** 2)
+    xs = rng.normal(0.5, 2.0, n)
+    return [Witness("variance scaling", "Var[aX + b] = a^2 Var[X], X ~ N(mu, sigma^2)",
+                    _same(shifted, a**2 * sigma**2), f"Var[aX + b] = {sp.factor(shifted)}",
+                    mc_variance(-3 * xs + 7, 9 * 4.0))]
+
+
+def variance_identity(rng, n) -> list[Witness]:
+    """Var[Y] = E[(Y - E[Y])^2] = E[Y^2] - E[Y]^2 for Y ~ U(lo, hi), both sides integrated."""
+    centred = uniform_mean((y - uniform_mean(y)) ** 2)
+    raw = uniform_mean(y**2) - uniform_mean(y) ** 2
+    ys = rng.uniform(-1.0, 3.0, n)
+    return [Witness("variance identity", "E[(Y - E[Y])^2] = E[Y^2] - E[Y]^2, Y ~ U(lo, hi)", _same(centred, raw),
+                    f"Var[Y] = {sp.factor(centred)}", mc_mean(ys**2 - float(uniform_mean(y).subs(NUMERIC)) ** 2,
+                                                               float(raw.subs(NUMERIC))))]
+
+
+def law_moments(rng, n) -> list[Witness]:
+    """The moments the rule reads from kernel.terms.raw_moment, against outcomes enumerated (Bernoulli) and
+    densities integrated (uniform, normal) here."""
+    from .kernel.terms import Bernoulli, Normal, Uniform, raw_moment
+    p = sp.Symbol("p", positive=True)
+    bernoulli = all(sp.expand(raw_moment(Bernoulli(p), k) - (0**k * (1 - p) + 1**k * p)) == 0 for k in range(1, 5))
+    uniform = all(_same(raw_moment(Uniform(lo, hi), k), uniform_mean(y**k)) for k in range(1, 5))
+    normal_ok = all(_same(raw_moment(Normal(mu, sigma), k), normal_mean(x**k)) for k in range(1, 5))
+    mask = (rng.random(n) < 0.3).astype(float)
+    return [Witness("law moments", "E[X^k] for X ~ Bernoulli(p) (enumerated), U(lo, hi) and N(mu, sigma^2) "
+                    "(integrated), k = 1..4; Var[Bernoulli(0.3)] = 0.21 sampled", bernoulli and uniform and normal_ok,
+                    f"Bernoulli {bernoulli}, uniform {uniform}, normal {normal_ok}", mc_variance(mask, 0.21))]
+
+
+def substitution(rng, n) -> list[Witness]:
+    """Replacing equals by equals, checked where the attention derivation uses it: Var[sum_{j<=3} q_j k_j] =
+    3 Var[q] Var[k] becomes 3 when Var[q] = Var[k] = 1, for q, k ~ N(0, 1) independent (integrated)."""
+    second = 3 * normal_mean(x**2, 0, 1) ** 2          # E[(sum q_j k_j)^2]: cross terms have mean 0
+    q, k = rng.standard_normal((n, 3)), rng.standard_normal((n, 3))
+    return [Witness("substitution", "Var[q·k] = 3 Var[q] Var[k] = 3 for three unit-variance components",
+                    second == 3, f"E[(q·k)^2] = {second}", mc_variance((q * k).sum(axis=1), 3.0))]
+
+
+def algebra(rng, n) -> list[Witness]:
+    """An algebra step may use no probabilistic fact: E[XY] and E[X] E[Y] differ for Y = X, so writing one for
+    the other is not algebra (it must fail)."""
+    xs = rng.normal(0.5, 2.0, n)
+    return [Witness("algebra", "counter-example: E[X X] = E[X] E[X] is not an identity of algebra",
+                    _same(normal_mean(x * x), normal_mean(x) ** 2), f"E[X^2] = {normal_mean(x**2)}",
+                    mc_mean(xs * xs, 0.25), expect_failure=True)]
+
+
 WITNESSES: tuple[Callable[[np.random.Generator, int], list[Witness]], ...] = (
     definition, linearisation, variance_additivity, product_variance, zero_mean, iid_summation, conditions,
     chain_rule, harmonic_averaging, normal, uniform_variance, uniform_bound, second_moment,
-    rectifier_second_moment)
+    rectifier_second_moment, expectation_linearity, product_mean, variance_scaling, variance_identity, law_moments,
+    substitution, algebra)
 
 
 def run(seed: int = 0, samples: int = DEFAULT_SAMPLES) -> list[Witness]:

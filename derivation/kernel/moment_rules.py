@@ -45,7 +45,7 @@ def expectation_linearity(expr: sp.Expr, ctx: Context) -> sp.Expr:
                            f"no mean of a sum, of a scaled variable or of a constant in {sp.sstr(expr)}")
 
 
-@rule("variance scaling", "`Var[c*X + c0] == c**2*Var[X]` for constants `c`, `c0` (X itself is not split)")
+@rule("variance scaling", "`Var[a*X + c0] == a**2*Var[X]` for constants `a`, `c0` (`X` itself is not split)")
 def variance_scaling(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Var[c X + c0] = E[(c X - c E[X])^2] = c^2 Var[X] for deterministic c and c0; X is the whole random part
     (a sum stays one variable: nothing about its terms is needed). No obligation beyond finite moments."""
@@ -113,8 +113,8 @@ def _declared_law(x: sp.Expr, ctx: Context) -> sp.Expr | None:
     return decl.law
 
 
-@rule("law moments", "`E[X**k]` and `Var[X]` for `X` with a declared law, from its density: "
-                     "`X ~ Bernoulli(p)`: `E[X**k] == p`, `Var[X] == p*(1 - p)`")
+@rule("law moments", "`E[X**2]`, `E[X]` and `Var[X]` for `X` with a declared law, computed from the law: "
+                     "for a Bernoulli law with parameter `a`, `E[X**2] == E[X]` and `E[X] == a`, `Var[X] == a*(1 - a)`")
 def law_moments(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """The moments of a variable with a declared law (or a law written in place), computed by
     terms.raw_moment: E[X^k] = raw_moment(law, k) and Var[X] = E[X^2] - E[X]^2. Bernoulli(p): X^k = X, so
@@ -146,8 +146,8 @@ def law_moments(expr: sp.Expr, ctx: Context) -> sp.Expr:
     return changed_or_fail(expr, out, f"no moment of a variable with a declared law in {sp.sstr(expr)}")
 
 
-@rule("substitution", "replace `Var[X]` (or `E[X]`) by `c` where a cited assumption's fact `Var[X] == c` or an "
-                      "earlier step's equation (cited with `from`) gives it", arity=0)
+@rule("substitution", "replace `Var[X]` (or `E[X]`) by `c0` where a cited assumption's fact `Var[X] == c0` or an "
+                      "earlier step's equation (cited with 'from') gives it", arity=0)
 def substitution(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Replace equals by equals. The facts are the premise equations of the cited assumptions (``Var[X] == c``:
     every instance of the primitive family X, Var[X[j]] included) and the equations of the steps cited with
@@ -185,7 +185,8 @@ def substitution(expr: sp.Expr, ctx: Context) -> sp.Expr:
                                       f"in 'uses', or a step with 'from')")
 
 
-@rule("algebra", "rewrite without any probabilistic fact: the claim must equal the input as an expression")
+@rule("algebra", "rewrite without any probabilistic fact, e.g. `(a**2*Var[X] + a*Var[X])/a**2 == Var[X] + Var[X]/a`: "
+                 "the claim must equal the input as an expression")
 def algebra(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """The identity: the claim is compared with the input itself (kernel.compare: canonical forms, a bounded
     simplify), so a step of pure algebra (cancelling, collecting, factoring) verifies, and anything that needs
