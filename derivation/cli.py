@@ -396,7 +396,7 @@ def _quiz(args: argparse.Namespace) -> int:
         return _usage("--seed must be between 0 and 2**32 - 1")
     verification = verify(_load(args))
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
-    questions = session(verification, seed, args.questions, layer_values(_layer_results()))
+    questions = session(verification, seed, args.questions, layer_values(_layer_results(verification.derivation)))
     print(safe(f"Quiz on {verification.derivation.title}: {len(questions)} questions (seed {seed})."))
     print(f"Answer in the syntax of derivation files, e.g. {EXAMPLE}")
     print("Type ? for a hint; an empty line skips. Every answer is checked by the verifier, not by its spelling.")
@@ -431,14 +431,24 @@ def _quiz(args: argparse.Namespace) -> int:
 
 def _verified_results(derivation) -> dict:
     """A derivation's verified results, by what they solve for: {"Var[W[i]]": ..., "sigma": ..., "a": ...}."""
+    import sympy as sp
+
     from .verify import verify
-    return {str(r.step.claim.lhs): r.step.claim.rhs for r in verify(derivation).results if r.ok}
+    return {str(r.step.claim.lhs): r.step.claim.rhs for r in verify(derivation).results
+            if r.ok and isinstance(r.step.claim, sp.Equality)}
 
 
-def _layer_results() -> dict:
-    """The verified formulas the number questions use: Glorot's bound and std, He's std (ReLU)."""
-    glorot, he = _verified_results(_builtin("glorot")), _verified_results(_builtin("he"))
-    return {"Glorot uniform bound": glorot["a"], "Glorot normal std": glorot["sigma"], "He normal std": he["sigma"]}
+def _layer_results(derivation) -> dict:
+    """The verified formulas of this derivation that number questions can use: its uniform bound ``a`` and normal
+    std ``sigma`` in the fans n[i], n[i+1] (none for a derivation without them: no number questions)."""
+    import sympy as sp
+
+    name = {"glorot": "Glorot", "he": "He", "lecun": "LeCun"}.get(derivation.name, "the derivation's")
+    results = _verified_results(derivation)
+    labels = {"a": f"{name} uniform bound", "sigma": f"{name} normal std"}
+    return {labels[key]: formula for key, formula in results.items() if key in labels
+            and formula.free_symbols <= {s for a in formula.atoms(sp.Indexed) for s in a.free_symbols}
+            and all(a.base.name == "n" for a in formula.atoms(sp.Indexed)) and formula.atoms(sp.Indexed)}
 
 
 def _render_sheet(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from typing import Callable
 import sympy as sp
 
 from .crosscheck import FAN_IN, FAN_OUT, in_fans
+from .diagnose import swapped_fans
 from .kernel.compare import compare
 from .parser import Exceeded, Namespace, ParseError, bounded, parse
 from .printing import plain, pretty
@@ -56,8 +57,10 @@ def session(verification: Verification, seed: int, count: int, numbers: Callable
     rng.shuffle(pool_next)
     rng.shuffle(pool_assumption)
     questions = []
+    kinds = ["next", "next", "assumption"] + (["number"] if numbers(2, 3) else [])
+    count = count if "number" in kinds else min(count, len(pool_next) + len(pool_assumption))
     while len(questions) < count:
-        kind = rng.choice(["next", "next", "assumption", "number"])
+        kind = rng.choice(kinds)
         if kind == "next" and pool_next:
             questions.append(pool_next.pop())
         elif kind == "assumption" and pool_assumption:
@@ -130,9 +133,9 @@ def _feedback(correct: sp.Expr, answer: sp.Expr, comparison) -> str:
     """The most specific thing that can be computed about a wrong answer."""
     if comparison.reason:
         return comparison.reason
-    swapped = _swap_sizes(answer, correct)
-    if swapped is not None and compare(correct, swapped).equal:
-        return "n[i] and n[i+1] are swapped"
+    swapped = swapped_fans(answer, correct)
+    if swapped is not None:
+        return swapped
     if comparison.ratio is not None:
         return f"your answer is {pretty(comparison.ratio)} times the correct one"
     difference = comparison.difference
@@ -141,16 +144,6 @@ def _feedback(correct: sp.Expr, answer: sp.Expr, comparison) -> str:
             return f"a term is missing: {pretty(-difference)}"
         return f"there is an extra term: {pretty(difference)}"
     return "not equal to what the rule gives"
-
-
-def _swap_sizes(expr: sp.Expr, correct: sp.Expr) -> sp.Expr | None:
-    """``expr`` with the two layer sizes (n[i], n[i+1]) of ``expr`` and ``correct`` exchanged."""
-    sizes = sorted({a for e in (expr, correct) for a in e.atoms(sp.Indexed) if a.base.name == "n"},
-                   key=sp.default_sort_key)
-    if len(sizes) != 2:
-        return None
-    first, second = sizes
-    return expr.xreplace({first: second, second: first})
 
 
 # ---------------------------------------------------------------- which assumption
@@ -201,7 +194,10 @@ def _number_question(label: str, fan_in: int, fan_out: int, value: sp.Expr) -> Q
     exact = float(value)
     hints = {"Glorot uniform bound": "a = sqrt(6/(fan_in + fan_out))",
              "Glorot normal std": "sigma = sqrt(2/(fan_in + fan_out))",
-             "He normal std": "sigma = sqrt(2/fan_in) for ReLU"}
+             "He normal std": "sigma = sqrt(2/fan_in) for ReLU",
+             "He uniform bound": "a = sqrt(6/fan_in) for ReLU",
+             "LeCun uniform bound": "a = sqrt(3/fan_in)",
+             "LeCun normal std": "sigma = sqrt(1/fan_in)"}
 
     def judge(text: str) -> Judgement:
         try:

@@ -212,7 +212,7 @@ def test_main_turns_every_ending_into_one_line(monkeypatch, capsys, raised, code
 def questions():
     """The questions of `quiz --seed 1 --questions 8`, as the command asks them."""
     verification = verify(load("glorot", ARITIES))
-    return quiz.session(verification, 1, 8, quiz.layer_values(cli._layer_results()))
+    return quiz.session(verification, 1, 8, quiz.layer_values(cli._layer_results(verification.derivation)))
 
 
 def answers_for(questions, kind: str, answer: str) -> str:

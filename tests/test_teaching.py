@@ -119,7 +119,7 @@ def test_explain_one_step_in_depth():
 @pytest.fixture(scope="module")
 def glorot_questions(glorot_result):
     from derivation.cli import _layer_results
-    return {(q.kind, q.tag): q for q in session(glorot_result, 0, 60, layer_values(_layer_results()))}
+    return {(q.kind, q.tag): q for q in session(glorot_result, 0, 60, layer_values(_layer_results(glorot_result.derivation)))}
 
 
 def test_next_step_feedback_is_specific(glorot_questions):
@@ -166,7 +166,7 @@ def test_number_questions_use_the_verified_results(glorot_questions):
 
 def test_quiz_through_standard_input(glorot_result):
     from derivation.cli import _layer_results
-    questions = session(glorot_result, 7, 5, layer_values(_layer_results()))
+    questions = session(glorot_result, 7, 5, layer_values(_layer_results(glorot_result.derivation)))
     answers = ["?", "(" + questions[0].solution] + [q.solution for q in questions]   # hint, malformed, then right
     done = run("quiz", "--seed", "7", "--questions", "5", stdin="\n".join(answers) + "\n")
     assert done.returncode == 0, done.stderr
