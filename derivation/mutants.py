@@ -116,8 +116,9 @@ def _evaluate(expr: sp.Expr, rng: random.Random, values: dict) -> float | None:
     """Concrete layer i = 2, unit k = 1, sizes 2..4, sums expanded; each distinct moment, symbol or
     indexed variable a random number (shared between the two sides through ``values``)."""
     labels = {a.base.label for a in expr.atoms(sp.Indexed)}
-    integers = {s: (2 if s.name == "i" else 1) for s in expr.free_symbols
-                if isinstance(s, sp.Symbol) and s.is_integer and s not in labels}
+    integers = {s: (values.setdefault(("size", s), sp.Integer(rng.randint(2, 4))) if s.is_positive
+                    else sp.Integer(2 if s.name == "i" else 1))       # a size N; an index (layer i = 2, units 1)
+                for s in expr.free_symbols if isinstance(s, sp.Symbol) and s.is_integer and s not in labels}
     concrete = expr.xreplace(integers)
     sizes = {a: values.setdefault(("size", a), sp.Integer(rng.randint(2, 4)))
              for a in concrete.atoms(sp.Indexed) if a.base.name == "n"}

@@ -72,7 +72,8 @@ def declaration_problem(symbols: dict[str, SymbolDecl], assumptions: dict[str, A
         for fact in assumption.facts:
             problem = _fact_problem(fact, symbols, defined, centred, seen)
             if problem:
-                return f"assumption {aid}", f"fact '{sp.sstr(fact)}' {problem}"
+                shown = f"{sp.sstr(fact.lhs)} == {sp.sstr(fact.rhs)}" if isinstance(fact, sp.Equality) else sp.sstr(fact)
+                return f"assumption {aid}", f"fact '{shown}' {problem}"
             seen[fact.lhs] = fact.rhs
     return None
 

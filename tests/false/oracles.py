@@ -1210,3 +1210,86 @@ def c13_flip_inside_moment():
     return versus_estimate(0.0, 0.0, *mean_estimate(base**3),
                            "X ~ Normal(0, 1), Y = X: E[(X + E[X*Y] - E[-X*Y])**3] = E[(X + 2)**3] (exactly 14) "
                            "against the claimed 0")
+
+
+# ------------------------------------------------------------------ general rules, declared laws, premise equations
+
+
+@oracle
+def p_dropout_dependent_mask():
+    r = rng(41)
+    u = r.standard_normal(SAMPLES)
+    m = (u > 0).astype(float)                      # a Bernoulli(1/2) mask that drops every negative input
+    actual, se = mean_estimate(m * u)
+    return Finding(0.0, actual, _tolerance(se, REFUTE_SIGMAS, actual),
+                   "u ~ Normal(0, 1), m = [u > 0]: E[m]*E[u] = 0 against E[m*u] (1/sqrt(2*pi) exactly)")
+
+
+@oracle
+def p_bernoulli_invalid():
+    p = sp.Rational(9, 10)
+    value = 2 * p
+    return Defect(value if not 0 <= value <= 1 else None, "Bernoulli(2*p) at p = 9/10: a probability of 9/5")
+
+
+@oracle
+def p_negative_variance_fact():
+    r = rng(42)
+    q = r.standard_normal(SAMPLES)
+    variance, _ = variance_estimate(q)
+    return Defect(-1 if variance >= 0 else None, f"any real q has Var[q] >= 0 (sampled: {variance:.3f}); the premise says -1")
+
+
+@oracle
+def p_fact_against_zero_mean():
+    r = rng(43)
+    u = r.standard_normal(SAMPLES)               # a centred law; no centred law has mean 1
+    mean, se = mean_estimate(u)
+    return Defect(1 if abs(mean - 1) > REFUTE_SIGMAS * se else None, "E[u] = 0 for a centred u, so E[u] == 1 contradicts it")
+
+
+@oracle
+def p_algebra_independence():
+    second = gaussian_moment(1, 1, 2)            # Y = X ~ Normal(1, 1): E[X*Y] = E[X**2]
+    return exactly(gaussian_moment(1, 1, 1) ** 2, second, "Y = X ~ Normal(1, 1): E[X]*E[Y] against E[X*Y] = E[X**2]")
+
+
+@oracle
+def p_substitution_uncited():
+    r = rng(44)
+    d = 3
+    q, k = r.normal(0, 2, (SAMPLES, d)), r.normal(0, 2, (SAMPLES, d))
+    var_q, _ = variance_estimate(q[:, 0])
+    var_k, _ = variance_estimate(k[:, 0])
+    return Finding(float(d), d * var_q * var_k, 0.05 * d * var_q * var_k,
+                   "q, k ~ Normal(0, 2), d = 3: d*Var[q]*Var[k] (sampled, 5% tolerance) against the claimed d")
+
+
+@oracle
+def p_dropout_wrong_keep():
+    r = rng(45)
+    p = 0.3
+    u = r.normal(0.5, 1.0, SAMPLES)
+    m = (r.random(SAMPLES) < 1 - p).astype(float)
+    actual, se = mean_estimate(m * u / (1 - p))
+    return Finding(p / (1 - p) * 0.5, actual, _tolerance(se, REFUTE_SIGMAS, actual),
+                   "p = 0.3, u ~ Normal(0.5, 1), m ~ Bernoulli(0.7) independent: E[m*u/(1 - p)] against p/(1 - p)*E[u]")
+
+
+@oracle
+def p_variance_scaling_unsquared():
+    r = rng(46)
+    return versus_samples(3.0, 3 * r.standard_normal(SAMPLES) + 1, "X ~ Normal(0, 1): Var[3*X + 1] against 3*Var[X] = 3")
+
+
+@oracle
+def p_linearity_of_square():
+    x = sp.Symbol("x", real=True)
+    density = sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
+    square = sp.integrate((2 * x) ** 2 * density, (x, -sp.oo, sp.oo))      # Y = X: (X + Y)**2 = 4*X**2
+    return exactly(2 * gaussian_moment(0, 1, 2), square, "Y = X ~ Normal(0, 1): E[X**2] + E[Y**2] against E[(X + Y)**2]")
+
+
+@oracle
+def p_product_mean_same_variable():
+    return exactly(gaussian_moment(1, 1, 1) ** 2, gaussian_moment(1, 1, 2), "X ~ Normal(1, 1): E[X]**2 against E[X*X]")
