@@ -18,7 +18,8 @@ from .kernel import terms as v
 from .parser import Namespace, parse
 from .prose import Span, spans
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
-from .report import counterexample_text, qualifiers, verdict_word
+from .report import counterexample_text, established, qualifiers, verdict_word
+from .verify import subjects
 from .typeset import Notation, readable
 
 # how the rules' generic formulas are typeset: layer superscripts, g = dL/ds
@@ -95,9 +96,14 @@ class AssumptionView:
 class Result:
     variable: sp.Expr | None
     law: sp.Expr | None
-    claim: sp.Expr
-    ok: bool
+    claim: sp.Expr                    # an equation (``subject = claim`` for a chain's expression), or an expression
+    ok: bool                          # established: it and every step it rests on verified (report.established)
     notes: tuple[str, ...] = ()       # premise, requirement, compromise, first order, assumptions (report.qualifiers)
+
+    @property
+    def equation(self) -> bool:
+        """Whether the result reads ``left = right`` (else it is shown as the expression it establishes)."""
+        return isinstance(self.claim, sp.Equality)
 
 
 @dataclass(frozen=True)
@@ -160,7 +166,7 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
         symbols=_symbols(d),
         assumptions=[_assumption(a, check, d.namespace) for a in verification.assumptions],
         sections=sections,
-        results=[_result(r, by_id, shown) for r in verification.results],
+        results=_results(verification, by_id, shown),
         rules=[(name, spans(RULES[name].formula, formula_names()), RULES[name].needs) for name in used_rules],
         parameters=list(d.values.items()),
         verified=verification.verified, total=len(verification.steps), ok=verification.ok,
@@ -218,16 +224,35 @@ def _long_date(day: _dt.date) -> str:
     return f"{day.day} {months[day.month - 1]} {day.year}"
 
 
-def _result(r, by_id, shown) -> Result:
-    """A result, with the distribution it parameterises when it solved for a law's parameter."""
+def _results(verification: Verification, by_id, shown) -> list[Result]:
+    """The results, each marked established only when no step it rests on failed."""
+    d = verification.derivation
+    holds = established(verification)
+    subject_of = dict(zip((s.id for s in d.steps), subjects(d)))
+    starts = {}                                     # a chain's subject as its author wrote it (the start's text)
+    for step in d.steps:
+        if step.start is not None:
+            starts[step.start] = step.start_text
+    return [_result(r, by_id, shown, holds[r.step.id], subject_of.get(r.step.id), starts, d)
+            for r in verification.results]
+
+
+def _result(r, by_id, shown, ok: bool, subject, starts, d) -> Result:
+    """A result, with the distribution it parameterises when it solved for a law's parameter. A claim that is
+    not an equation is shown as what its chain's subject equals, or alone when it has none."""
     step = r.step
+    claim = shown[step.id]
+    if not isinstance(claim, sp.Equality) and subject is not None and not isinstance(subject, sp.Equality):
+        claim = sp.Eq(_shown(starts[subject], d), claim, evaluate=False)
     sources = [step] + [by_id[ref].step for ref in step.inputs]
     law = next((s.start.args[0] for s in sources
                 if isinstance(s.start, v.Var) and isinstance(s.start.args[0], v.DISTRIBUTIONS)), None)
     variable = next((by_id[ref].step.claim.lhs.args[0] for ref in step.inputs
                      if isinstance(by_id[ref].step.claim, sp.Equality) and isinstance(by_id[ref].step.claim.lhs, v.Var)),
                     None)
-    return Result(variable if law is not None else None, law, shown[step.id], r.ok, tuple(qualifiers(r)))
+    if variable is None or not isinstance(claim, sp.Equality):
+        law = variable = None                      # "W ~ law, a = ..." only when both are known
+    return Result(variable, law, claim, ok, tuple(qualifiers(r)))
 
 
 def _label(r) -> str:
@@ -277,7 +302,7 @@ def build_sheet(verifications: list[Verification], today: _dt.date | None = None
 
         rows.append(SheetRow(
             d.name, d.title, spans(d.differs, d.namespace), spans(d.suits, d.namespace),
-            find(lambda s: isinstance(s.claim.lhs, v.Var)),
+            find(lambda s: isinstance(getattr(s.claim, "lhs", None), v.Var)),
             find(lambda s: s.start is not None and isinstance(s.start.args[0], v.Normal)),
             find(lambda s: any(isinstance(getattr(st.start, "args", [None])[0], v.Uniform)
                                for st in d.steps if st.id in s.inputs)),

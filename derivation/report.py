@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from itertools import groupby
 
 import sympy as sp
 
 from . import prose
+from .diagnose import swapped_fans
 from .printing import plain, pretty
 from .kernel.rules import RULES
 from .typeset import Notation, latex, readable
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES
 from .kernel.check import UNPROVEN
+from .kernel.terms import peel
 from .kernel.counterexample import Counterexample
-from .verify import ASSUMPTION, INAPPLICABLE, REFUSED, WRONG, StepResult, Verification
+from .verify import ASSUMPTION, INAPPLICABLE, REFUSED, WRONG, StepResult, Verification, subjects
 
 LABELS = {WRONG: "WRONG", UNPROVEN: "NOT SHOWN EQUAL", ASSUMPTION: "ASSUMPTION FAILS",
           INAPPLICABLE: "RULE DOES NOT APPLY", REFUSED: "OBLIGATION NOT SHOWN"}
@@ -99,13 +102,15 @@ def text_report(v: Verification, colour: bool = False) -> str:
     for section, results in groupby(v.steps, key=lambda r: r.step.section):
         lines += ["", style("bold", section)]
         for result in results:
-            lines += _step_lines(result, style)
+            lines += _step_lines(v, result, style)
     lines += ["", _summary(v, style)]
     if v.suggestion:
         lines.append(style("bad", f"  {v.checked.name} is a rectifier: it is not odd and has no slope 1 at 0, so this "
                                   f"derivation does not apply; see `python -m derivation verify {v.suggestion}`"))
+    holds = established(v)
     for result in v.results:
-        lines.append(f"  {result_text(v, result)}" + ("" if result.ok and v.ok else style("bad", "  (not established)")))
+        mark = "" if holds[result.step.id] else style("bad", "  (not established)")
+        lines.append(f"  {result_text(v, result)}{mark}")
         notes = qualifiers(result)
         if notes:
             lines.append(style("dim", safe(f"      ({'; '.join(notes)})")))
@@ -113,11 +118,135 @@ def text_report(v: Verification, colour: bool = False) -> str:
 
 
 def result_text(v: Verification, result: StepResult) -> str:
-    """A result as the kernel parsed it (never the file's raw text), with any parameters (--slope) set."""
-    return pretty(result.step.claim)
+    """A result as the kernel parsed it (never the file's raw text), with any parameters (--slope) set: an
+    equation as claimed, an expression as what its chain's subject equals (``Var[...] = Var[X]/N``)."""
+    return pretty(statement(v, result))
 
 
-def _step_lines(r: StepResult, style: _Style) -> list[str]:
+def statement(v: Verification, result: StepResult) -> sp.Expr:
+    """What a result states: its claim when that is an equation or its chain has no subject (a step combining
+    others, a chain from a premise), else ``Eq(subject, claim)``."""
+    claim = result.step.claim
+    subject = dict(zip((s.id for s in v.derivation.steps), subjects(v.derivation))).get(result.step.id)
+    if isinstance(claim, sp.Equality) or subject is None or isinstance(subject, sp.Equality):
+        return claim
+    return sp.Eq(subject, claim, evaluate=False)
+
+
+def dependencies(v: Verification) -> dict[str, frozenset[str]]:
+    """For each step, the steps it rests on, itself included: its ``from`` steps, or without ``start`` and
+    ``from`` the previous step, and transitively what those rest on (a ``start`` alone rests on nothing). A rule
+    that takes the chain's expression and uses its ``from`` steps as facts (substitution) rests on both, as the
+    kernel gives it both (``kernel.check``)."""
+    out: dict[str, frozenset[str]] = {}
+    previous = None
+    for step in v.derivation.steps:
+        chained = (previous,) if previous is not None and step.start is None else ()
+        if step.rule in RULES and RULES[step.rule].arity == 0:
+            refs = chained + tuple(step.inputs)
+        else:
+            refs = tuple(step.inputs) if step.start is not None or step.inputs else chained
+        out[step.id] = frozenset({step.id}).union(*(out.get(ref, frozenset({ref})) for ref in refs))
+        previous = step.id
+    return out
+
+
+def established(v: Verification) -> dict[str, bool]:
+    """For each result step: established when it and every step it rests on verified, and none of them cites an
+    assumption that fails. One failing step marks only the results that depend on it."""
+    failing = {a.assumption.id for a in v.assumptions if a.holds is False}
+    by_id = {r.step.id: r for r in v.steps}
+    rests = dependencies(v)
+    return {r.step.id: not v.error and all(ref in by_id and by_id[ref].ok and not failing & set(by_id[ref].step.uses)
+                                           for ref in rests.get(r.step.id, {r.step.id}))
+            for r in v.results}
+
+
+_CANONICAL = re.compile(r"_s\d+")
+
+
+def named(expr: sp.Expr | None, sources: tuple, indices: tuple[str, ...] = ()) -> sp.Expr | None:
+    """``expr`` (a difference or ratio of canonical forms) with the summation variables the comparison renamed
+    (``_s0``, ``_s1``, ... by nesting depth) named as in ``sources`` (the claim and what the rule derived): the
+    author's variable at that depth with the same limits, else at that depth, else any of theirs, else a
+    declared index (``indices``), else with a prime; never a name the sum's body or an enclosing sum uses."""
+    if expr is None or not any(_CANONICAL.fullmatch(s.name) for s in expr.atoms(sp.Symbol)):
+        return expr
+    written: list[tuple[int, sp.Symbol, sp.Expr, sp.Expr]] = []
+
+    def collect(e, depth):
+        if isinstance(e, sp.Sum):
+            body, (var, lo, hi) = peel(e)
+            written.append((depth, var, lo, hi))
+            collect(body, depth + 1)
+        elif e.args and not isinstance(e, sp.Indexed):
+            for a in e.args:
+                collect(a, depth)
+
+    for source in sources:
+        if source is not None:
+            collect(source, 0)
+    used = {s.name for s in expr.free_symbols if not _CANONICAL.fullmatch(s.name)}
+    used |= {s.name for source in sources if source is not None for s in source.free_symbols}
+
+    def rename(e, bound: frozenset):
+        if isinstance(e, sp.Sum):
+            body, (var, lo, hi) = peel(e)
+            if not _CANONICAL.fullmatch(var.name):
+                return sp.Sum(rename(body, bound | {var.name}), (var, lo, hi))
+            depth = int(var.name[2:])
+            taken = bound | used | {s.name for s in e.free_symbols}
+            theirs = ([w.name for d, w, l, h in written if d == depth and (l, h) == (lo, hi)]
+                      + [w.name for d, w, _, _ in written if d == depth] + [w.name for _, w, _, _ in written])
+            name = next((n for n in theirs + list(indices) + ["j"] if n not in taken), None)
+            while name is None or name in taken:
+                name = (name or (theirs + ["j"])[0]) + "'"
+            new = sp.Symbol(name, integer=True)
+            return sp.Sum(rename(body.xreplace({var: new}), bound | {name}), (new, lo, hi))
+        if not e.args or isinstance(e, sp.Indexed):
+            return e
+        return e.func(*[rename(a, bound) for a in e.args])
+
+    return rename(expr, frozenset())
+
+
+def _random_names(v: Verification) -> frozenset[str]:
+    return frozenset(name for name, decl in v.derivation.symbols.items() if decl.kind == "random")
+
+
+def shown_ratio(v: Verification, r: StepResult) -> sp.Expr | None:
+    """claimed / derived when it is free of random variables (the comparison already leaves out moments, laws and
+    the activation), with the summation variables named as written; else None."""
+    ratio = r.comparison.ratio if r.comparison is not None and not r.comparison.equal else None
+    if ratio is None:
+        return None
+    random = _random_names(v)
+    if any(getattr(a, "name", None) in random for a in ratio.atoms(sp.Symbol, sp.IndexedBase)):
+        return None
+    return named(ratio, (r.step.claim, r.derived), _indices(v))
+
+
+def shown_difference(v: Verification, r: StepResult) -> sp.Expr | None:
+    """claimed - derived, with the summation variables named as written (never ``_s0``)."""
+    c = r.comparison
+    if c is None or c.equal or c.difference is None:
+        return None
+    return named(c.difference, (r.step.claim, r.derived), _indices(v))
+
+
+def hint(v: Verification, r: StepResult) -> str | None:
+    """A computed remark on a claim the comparison refused, never a verdict: two layer sizes exchanged."""
+    if r.verdict not in COMPARED or r.derived is None or r.comparison is None or r.comparison.reason:
+        return None
+    sizes = [name for name, decl in v.derivation.symbols.items() if decl.kind == "size"]
+    return swapped_fans(r.step.claim, r.derived, sizes)
+
+
+def _indices(v: Verification) -> tuple[str, ...]:
+    return tuple(name for name, decl in v.derivation.symbols.items() if decl.kind == "index")
+
+
+def _step_lines(v: Verification, r: StepResult, style: _Style) -> list[str]:
     step = r.step
     uses = f" ({', '.join(step.uses)})" if step.uses else ""
     origin = f"  from {', '.join(step.inputs)}" if step.inputs else ""
@@ -143,10 +272,13 @@ def _step_lines(r: StepResult, style: _Style) -> list[str]:
         c = r.comparison
         if c.reason:
             lines.append(style("bad", f"        {c.reason}"))
-        if c.difference is not None:
-            lines.append(style("bad", f"        claimed - derived = {pretty(c.difference)}"))
-        if c.ratio is not None:
-            lines.append(style("bad", f"        claimed / derived = {pretty(c.ratio)}"))
+        difference, ratio, remark = shown_difference(v, r), shown_ratio(v, r), hint(v, r)
+        if difference is not None:
+            lines.append(style("bad", f"        claimed - derived = {pretty(difference)}"))
+        if ratio is not None:
+            lines.append(style("bad", f"        claimed / derived = {pretty(ratio)}"))
+        if remark is not None:
+            lines.append(style("bad", safe(f"        hint: {remark}")))
         if r.counterexample is not None:
             lines.append(style("bad", safe(f"        counterexample: {counterexample_text(r.counterexample)}")))
         elif r.verdict == UNPROVEN:
@@ -230,6 +362,7 @@ def json_report(v: Verification, sample: list[dict] | None = None) -> str:
     with ``sample`` (from ``verify --sample``), the sampled cross-examination under "sample"."""
     d = v.derivation
     notation = Notation.of(d)
+    holds = established(v)
     steps = []
     for r in v.steps:
         c = r.comparison
@@ -239,8 +372,9 @@ def json_report(v: Verification, sample: list[dict] | None = None) -> str:
             "from": list(r.step.inputs), "start": _expr(r.step.start, notation), "note": prose.plain(r.step.note),
             "verdict": r.verdict, "ok": r.ok,
             "claimed": _expr(r.step.claim, notation), "derived": _expr(r.derived, notation),
-            "difference": _expr(c.difference, notation) if c and not c.equal else None,
-            "ratio": _expr(c.ratio, notation) if c and not c.equal else None,
+            "difference": _expr(shown_difference(v, r), notation),
+            "ratio": _expr(shown_ratio(v, r), notation),
+            "hint": hint(v, r),
             "message": r.message or (c.reason if c else ""),
             "counterexample": _counterexample_json(r.counterexample),
             "result": r.step.result,
@@ -260,8 +394,9 @@ def json_report(v: Verification, sample: list[dict] | None = None) -> str:
                         for a in v.assumptions],
         "steps": steps,
         "verified": v.verified, "total": len(v.steps), "ok": v.ok, "error": v.error or None,
-        "results": [{"id": r.step.id, "claim": _expr(r.step.claim, notation), "relation": r.relation,
-                     "established": r.ok and v.ok, "qualifiers": qualifiers(r)} for r in v.results],
+        "results": [{"id": r.step.id, "claim": _expr(r.step.claim, notation),
+                     "statement": _expr(statement(v, r), notation), "relation": r.relation,
+                     "established": holds[r.step.id], "qualifiers": qualifiers(r)} for r in v.results],
         "suggestion": v.suggestion,
     }
     if sample is not None:

@@ -1,0 +1,51 @@
+"""What can be computed about a claim that differs from what its rule derives, beyond the difference: shared by
+``verify`` (a hint under a failing step) and ``quiz`` (feedback on a wrong answer). Never a verdict: only words.
+"""
+
+from __future__ import annotations
+
+from typing import Collection
+
+import sympy as sp
+
+from .kernel.compare import compare
+from .parser import Exceeded, bounded
+from .printing import plain
+
+SECONDS = 5          # one diagnosis: the comparison of the exchanged claim with what the rule derived
+SIZES = ("n",)       # the layer-size family the quiz knows (fan-in n[i], fan-out n[i+1])
+
+
+def swapped_sizes(claimed: sp.Expr, correct: sp.Expr, sizes: Collection[str] = SIZES) -> tuple[sp.Expr, sp.Expr] | None:
+    """The two sizes (``n[i]``, ``n[i + 1]``) whose exchange in ``claimed`` makes it equal to ``correct``, when
+    ``claimed`` and ``correct`` together use exactly two sizes of one family (one of ``sizes``); else None.
+    A claim that the exchange leaves unchanged (``2/(n[i] + n[i+1])``) is never said to be swapped."""
+    for name in sorted(sizes):
+        found = sorted({a for e in (claimed, correct) for a in e.atoms(sp.Indexed) if a.base.name == name},
+                       key=lambda a: (sp.count_ops(a.indices), sp.default_sort_key(a)))      # n[i] before n[i + 1]
+        if len(found) != 2:
+            continue
+        first, second = found
+        exchanged = claimed.xreplace({first: second, second: first})
+        if exchanged != claimed and _equal(correct, exchanged):
+            return first, second
+    return None
+
+
+def swapped_fans(claimed: sp.Expr, correct: sp.Expr, sizes: Collection[str] = SIZES) -> str | None:
+    """``n[i] and n[i + 1] are swapped`` when exchanging them in ``claimed`` gives ``correct``; else None."""
+    pair = swapped_sizes(claimed, correct, sizes)
+    return None if pair is None else f"{plain(pair[0])} and {plain(pair[1])} are swapped"
+
+
+def _equal(a: sp.Expr, b: sp.Expr) -> bool:
+    """Shown equal within SECONDS; anything SymPy cannot decide in time, or cannot compare, is not."""
+    try:
+        with bounded(SECONDS) as limit:
+            return compare(a, b).equal
+    except Exceeded as exc:
+        if exc.limit is not limit:
+            raise                         # an outer limit (the quiz's, the run's): not ours to swallow
+        return False
+    except (ArithmeticError, TypeError, ValueError, AttributeError, NotImplementedError, RecursionError):
+        return False
