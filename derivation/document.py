@@ -258,7 +258,7 @@ def _result(r, by_id, shown, ok: bool, subject, starts, d) -> Result:
 def _label(r) -> str:
     """What kind of line a step is, when it is not a plain identity."""
     words = ["premise" if r.is_premise else "", {REQUIRES: "requirement", COMPROMISE: "compromise"}.get(r.relation, ""),
-             "to first order" if r.approximate else ""]
+             (r.approximation or "to first order") if r.approximate else ""]
     return ", ".join(w for w in words if w)
 
 

@@ -59,7 +59,7 @@ def qualifiers(r: StepResult) -> list[str]:
     elif r.relation == COMPROMISE or (r.step.inputs and r.relation == COMPROMISE):
         out.append("a compromise between two requirements, not a consequence")
     if r.approximate:
-        out.append("to first order")
+        out.append(r.approximation or "to first order")
     others = [p for p in r.premise_steps if p != r.step.id]
     if others:
         out.append(f"given the premise(s) {', '.join(others)}")
@@ -255,7 +255,7 @@ def _step_lines(v: Verification, r: StepResult, style: _Style) -> list[str]:
     if not r.ok:
         head += "  " + style("bad", label(r.verdict))
     elif r.approximate:
-        head += "  " + style("dim", "(to first order)")
+        head += "  " + style("dim", f"({r.approximation or 'to first order'})")
     lines = [head]
     if step.start is not None:
         lines.append(f"        {'premise: ' if r.is_premise else ''}{pretty(step.start)}")
@@ -378,7 +378,7 @@ def json_report(v: Verification, sample: list[dict] | None = None) -> str:
             "message": r.message or (c.reason if c else ""),
             "counterexample": _counterexample_json(r.counterexample),
             "result": r.step.result,
-            "relation": r.relation, "approximate": r.approximate, "premise": r.is_premise,
+            "relation": r.relation, "approximate": r.approximate, "approximation": r.approximation, "premise": r.is_premise,
             "obligations": [{"name": o.name, "subject": o.subject, "evidence": o.evidence,
                              "premises": list(o.premises), "approximate": o.approximate} for o in r.obligations],
             "failed_obligation": r.failed or None, "neglected": r.neglected or None,

@@ -67,6 +67,7 @@ class StepResult:
     premises: tuple[str, ...] = ()            # cited assumptions whose declarations it (or its inputs) used
     premise_steps: tuple[str, ...] = ()       # steps whose start is an equation taken as given
     failed: str = ""                          # the obligation that was not shown
+    approximation: str = ""                   # how it is approximate: "to first order" (a linearisation), ...
     counterexample: Counterexample | None = None   # WRONG: where claimed and derived differ
 
     @property
@@ -237,7 +238,8 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
     if step.start is not None and isinstance(step.start, sp.Equality):
         premise_steps.add(step.id)
     inherited = dict(approximate=any(r.approximate for r in before), premise_steps=tuple(sorted(premise_steps)),
-                     premises=tuple(sorted({p for r in before for p in r.premises})))
+                     premises=tuple(sorted({p for r in before for p in r.premises})),
+                     approximation=", ".join(dict.fromkeys(r.approximation for r in before if r.approximation)))
 
     def result(verdict, derived=None, comparison=None, message="", failed="", ctx=None):
         if ctx is None:
@@ -248,9 +250,12 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
         carried = [r.relation for r in before if r.relation in (REQUIRES, COMPROMISE)]
         if ctx.relation in (EQUAL, APPROX) and carried:
             ctx.relation = carried[0]        # rewriting a requirement gives a requirement, not a fact
+        kinds = [inherited["approximation"]] if inherited["approximation"] else []
+        if ctx.relation == APPROX or any(o.approximate for o in ctx.obligations):
+            kinds.append(ctx.approximation)
         return StepResult(step, verdict, tuple(inputs), derived, comparison, message, ctx.relation, approximate,
                           tuple(ctx.obligations), ctx.neglected, tuple(sorted(own | set(inherited["premises"]))),
-                          inherited["premise_steps"], failed)
+                          inherited["premise_steps"], failed, approximation=", ".join(dict.fromkeys(kinds)))
 
     layered = layered_names(derivation, found)
     for expr in [step.claim, step.start, *inputs]:

@@ -71,6 +71,7 @@ class Context:
     cited: tuple = ()                                      # the cited assumptions (their premise equations)
     relation: str = EQUAL
     neglected: str = ""                # the first neglected term of an approximation, computed
+    approximation: str = "to first order"   # what kind of approximation an APPROX relation is
 
     def __post_init__(self):
         if self.model is None:          # no premises cited: the model still knows declarations and definitions
@@ -716,6 +717,37 @@ def rectifier_second_moment(expr: sp.Expr, ctx: Context) -> sp.Expr:
         return None
 
     return changed_or_fail(expr, map_moments(expr, v.E, reduce), f"no E[f(s)**2] in {sp.sstr(expr)}")
+
+
+@rule("rectifier derivative moment",
+      "`E[df(s)**2] == m2` for `s` symmetric about 0, with `m2` the mean of the squared slopes on the two "
+      "half-lines, which is 1/2 for ReLU; exact when `s` has no atom at 0", needs=("rectifier", "symmetric"),
+      relation=APPROX)
+def rectifier_derivative_moment(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """For f positively homogeneous, f'(x) = f'(0+) for x > 0 and f'(0-) for x < 0; for s symmetric about 0,
+    P(s > 0) = P(s < 0) = (1 - P0)/2 with P0 = P(s = 0), so
+    E[f'(s)^2] = (1 - P0) (f'(0+)^2 + f'(0-)^2)/2 + P0 f'(0)^2 = m2 + P0 (f'(0)^2 - m2)
+    (ReLU: m2 = 1/2; slope a: (1 + a^2)/2). The model cannot decide P0 = 0 (a hidden rectified layer is 0
+    everywhere with a small probability, so s has an atom at 0; at a kink f'(0) is a convention), so the
+    relation is ≈ and the neglected term P(s = 0) (f'(0)^2 - m2) is stated.
+    Obligations: f positively homogeneous (computed); s symmetric (decided by the model)."""
+    check = ctx.rectifier
+    if check is None or not check.holds or check.derivative_moment is None:
+        raise RuleError("the activation is not positively homogeneous, so E[f'(s)^2] is not a constant")
+
+    def reduce(arg):
+        if isinstance(arg, sp.Pow) and arg.exp == 2 and isinstance(arg.base, v.df):
+            inner = arg.base.args[0]
+            ctx.oblige("a symmetric argument", inner, ctx.model.symmetric(inner))
+            return check.derivative_moment
+        return None
+
+    out = changed_or_fail(expr, map_moments(expr, v.E, reduce), f"no E[df(s)**2] in {sp.sstr(expr)}")
+    m2 = sp.sstr(check.derivative_moment)
+    ctx.relation, ctx.approximation = APPROX, "neglecting an atom at 0"
+    ctx.neglected = (f"E[df(s)**2] = {m2} + P(s = 0)*(df(0)**2 - {m2}): exact when s has no atom at 0 (a hidden "
+                     f"rectified layer of n units is all zero with probability about 2**-n)")
+    return out
 
 
 @rule("harmonic averaging", "a compromise between two requirements `Var[W[i]] == v1` and `Var[W[i]] == v2`: their "

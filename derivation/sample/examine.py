@@ -134,6 +134,8 @@ def _examine(derivation: Derivation, result: StepResult, claim, subject, premise
     if not inputs:
         raise CannotSample("the step has no input to compare with")
     source = inputs[0].rhs if isinstance(inputs[0], sp.Equality) else inputs[0]
+    if step.rule == "rectifier derivative moment":
+        return _kink(world, step, claim, source)
     if relation == APPROX or any(o.approximate for o in result.obligations):
         # the kernel claims this step to first order only (a linearisation, or E[f(u)] = 0 for a centred u that
         # is not shown symmetric): that weaker claim is what is examined, and the true error is shown
@@ -261,6 +263,25 @@ def expected_error(examination: Examination, of_f: bool) -> float:
     if of_f and examination.kurtosis is not None:
         return examination.predicted * examination.kurtosis / 3
     return examination.predicted
+
+
+def _kink(world: World, step: Step, claim, source) -> Examination:
+    """E[f'(s)^2] = m2 for a rectifier and symmetric s holds exactly when s has no atom at 0 (the kernel says ≈
+    and names that term): here f'(0) is given the value sqrt(m2) that makes the atom harmless, the input and
+    the claim are compared, and the atom's measured mass P(s = 0) is shown."""
+    world.fix_indices([source, claim])
+    world.shown = [source, claim]
+    _set_top(world, [source, claim])
+    squares = [m for m in source.atoms(v.E) if isinstance(m.args[0], sp.Pow) and isinstance(m.args[0].base, v.df)]
+    if not squares:
+        raise CannotSample("no E[df(s)**2] in the input")
+    argument = squares[0].args[0].base.args[0]
+    slopes = [float(world.activation_at(world.derivative, x)) for x in (1.0, -1.0)]
+    world.kink = math.sqrt((slopes[0] ** 2 + slopes[1] ** 2) / 2)
+    atom = float(np.mean(np.asarray(world.draws_of(argument)) == 0))
+    left, right = world.number(source), _claimed(world, claim)
+    return _done(world, step, EQUAL_KIND, left, right,
+                 f"the input (with f'(0) := {world.kink:.4g}) and the claim; P({sp.sstr(argument)} = 0) = {atom:.3g} here")
 
 
 def _taylor(world: World) -> tuple[float, float]:

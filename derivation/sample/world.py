@@ -104,6 +104,7 @@ class World:
     samples: int
     small: bool = False                      # laws of small spread (the linear regime of an activation)
     imposed: dict = field(default_factory=dict)   # (family, layer) -> variance imposed on its primitives
+    kink: float | None = None                     # f'(0) where f has a kink, when a step fixes it
     top: int | None = None                   # the layer of the gradients drawn as primitive
     values: dict = field(default_factory=dict)    # what was fixed: text -> number (for reports)
 
@@ -375,7 +376,10 @@ class World:
             raise CannotSample("no activation to evaluate")
         if function.has(sp.Derivative, sp.Subs, sp.DiracDelta):
             raise CannotSample(f"the derivative of the activation is not a function: {sp.sstr(function)}")
-        return self.activation_at(function, argument)
+        values = self.activation_at(function, argument)
+        if isinstance(call, v.df) and self.kink is not None:     # f'(0) at a kink: the value the step chose
+            values = np.where(np.asarray(argument) == 0, self.kink, values)
+        return values
 
     # ------------------------------------------------------------------ moments
 
