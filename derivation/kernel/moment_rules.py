@@ -1,6 +1,6 @@
-"""General rules about moments, beyond the network pattern: linearity of expectation, the mean of an
-independent product, the variance identity, the moments of declared laws, substitution of a fact, and a pure
-algebra step. Registered with kernel.rules.rule like the others; each discharges its obligations through the
+"""General rules, beyond the network pattern: linearity of expectation, the mean of an independent product,
+variance scaling and the variance identity, the moments of declared laws, substitution of a fact, a pure
+algebra step, and the unrolling of a recurrence (telescoping). Registered with kernel.rules.rule like the others; each discharges its obligations through the
 model (kernel.model) and never sees the claim.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import terms as v
+from .definitions import fresh_index
 from .model import yes
 from .rules import Choices, Context, ObligationFailed, RuleError, changed_or_fail, map_moments, oblige_count, rule, \
     split_coefficient
@@ -192,3 +193,42 @@ def algebra(expr: sp.Expr, ctx: Context) -> sp.Expr:
     simplify), so a step of pure algebra (cancelling, collecting, factoring) verifies, and anything that needs
     a fact about the random variables does not."""
     return expr
+
+
+@rule("telescoping", "unroll a recurrence: with the definition `z[i+1, k] == z[i, k] + c0*X[i]`, "
+                     "`z[N, k] == z[0, k] + Sum(c0*X[j], (j, 0, N - 1))`")
+def telescoping(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """For a definition X[l+1, u] := X[l, u] + G(l, u) (a residual stream: the next layer is this one plus a
+    branch), every instance X[m, v] with m not 0 is X[0, v] + sum_{t=0}^{m-1} G(t, v): by induction on m >= 0
+    (m = 0: the empty sum; m -> m + 1: the definition). Each such instance of the input is replaced once (the
+    X[t, .] inside the branches stay). Obligations: the definition has the telescoping form (checked); m is a
+    layer, a nonnegative integer (layers are, by the format's convention: kernel.definitions refuses negative
+    ones)."""
+    mapping = {}
+    for definition in ctx.definitions:
+        lhs, layer = definition.lhs, definition.lhs.indices[0]
+        symbols = sorted(layer.free_symbols, key=str)
+        if len(symbols) != 1 or sp.expand(layer - symbols[0]) != 1:
+            continue
+        step = symbols[0]
+        below = lhs.base[(step, *lhs.indices[1:])]
+        terms = sp.Add.make_args(definition.rhs)
+        if below not in terms:
+            continue
+        branch = sp.Add(*[t for t in terms if t != below])
+        for instance in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
+            if instance.base != lhs.base or len(instance.indices) != len(lhs.indices) or instance.indices[0] == 0:
+                continue
+            top = instance.indices[0]
+            if top.is_Integer and top < 0:
+                raise ObligationFailed("a nonnegative layer", sp.sstr(instance), f"the layer {top} is negative")
+            t = fresh_index(expr.free_symbols | branch.free_symbols | {s for s in top.free_symbols})
+            units = dict(zip(lhs.indices[1:], instance.indices[1:]))
+            term = branch.xreplace({**units, step: t})
+            mapping[instance] = lhs.base[(0, *instance.indices[1:])] + sp.Sum(term, (t, 0, top - 1))
+            ctx.oblige("a telescoping definition", instance,
+                       yes(f"{definition.text} := {sp.sstr(definition.rhs)} adds a branch to the layer below, so "
+                           f"{sp.sstr(instance)} is layer 0 plus the branches of layers 0..{sp.sstr(top - 1)}"))
+    return changed_or_fail(expr, expr.xreplace(mapping),
+                           f"no instance of a family defined by a recurrence z[i+1, k] := z[i, k] + ... in "
+                           f"{sp.sstr(expr)}")
