@@ -121,7 +121,7 @@ def _evaluate(expr: sp.Expr, rng: random.Random, values: dict) -> float | None:
                 for s in expr.free_symbols if isinstance(s, sp.Symbol) and s.is_integer and s not in labels}
     concrete = expr.xreplace(integers)
     sizes = {a: values.setdefault(("size", a), sp.Integer(rng.randint(2, 4)))
-             for a in concrete.atoms(sp.Indexed) if a.base.name == "n"}
+             for a in concrete.atoms(sp.Indexed) if a.is_integer and a.is_positive}      # n[i], C[i + 1]: sizes
     concrete = concrete.xreplace(sizes).doit()
     for atom in sorted(concrete.atoms(v.Var, v.E), key=sp.default_sort_key):
         arg = sp.expand(atom.args[0])

@@ -419,11 +419,48 @@ def algebra(rng, n) -> list[Witness]:
                     mc_mean(xs * xs, 0.25), expect_failure=True)]
 
 
+def rectifier_derivative_moment(rng, n) -> list[Witness]:
+    """E[f'(s)^2] = (1 + alpha^2)/2 for a leaky ReLU and s ~ N(0, sigma^2): the squared slope integrated over
+    each half-line against the density; with an atom at 0 (s = 0 with probability 1/2, else N(0, 1); f'(0) = 0 as
+    frameworks take it) it must fail: 1/4, not 1/2."""
+    slope = sp.Symbol("alpha", real=True)
+    p = sp.Symbol("p", positive=True)
+    density = sp.exp(-(p**2) / (2 * sigma**2)) / (sigma * sp.sqrt(2 * sp.pi))
+    moment = sp.integrate(1 * density, (p, 0, sp.oo)) + sp.integrate(slope**2 * density, (p, 0, sp.oo))
+    s = rng.normal(0.0, 1.5, n)
+    atom = np.where(rng.random(n) < 0.5, 0.0, rng.standard_normal(n))
+    return [
+        Witness("rectifier derivative moment", "E[f'(s)^2] = (1 + alpha^2)/2, f leaky ReLU, s ~ N(0, sigma^2); "
+                "sampled for ReLU", _same(moment, (1 + slope**2) / 2), f"E[f'(s)^2] = {sp.factor(moment)}",
+                mc_mean((s > 0).astype(float), 0.5)),
+        Witness("rectifier derivative moment", "counter-example: s = 0 with probability 1/2 (an atom), f'(0) = 0",
+                sp.Rational(1, 2) * sp.Rational(1, 2) == sp.Rational(1, 2), "E[f'(s)^2] = 1/4",
+                mc_mean((atom > 0).astype(float), 0.5), expect_failure=True),
+    ]
+
+
+def telescoping(rng, n) -> list[Witness]:
+    """x_{l+1} = x_l + F_l unrolled: x_L = x_0 + sum_{l<L} F_l, checked by iterating the recurrence on symbols for
+    L = 0..6 (exact), and Var[x_L] = Var[x_0] + L Var[F] for independent N(0, 1) branches, L = 5 (sampled)."""
+    x0 = sp.Symbol("x0")
+    branches = sp.symbols("F0:6")
+    state, exact = x0, True
+    for depth in range(7):
+        exact = exact and sp.expand(state - (x0 + sum(branches[:depth], sp.S.Zero))) == 0
+        if depth < 6:
+            state = state + branches[depth]
+    stream = rng.standard_normal(n)
+    for _ in range(5):
+        stream = stream + rng.standard_normal(n)
+    return [Witness("telescoping", "x_L = x_0 + sum_{l<L} F_l for x_{l+1} = x_l + F_l (L = 0..6); "
+                    "Var[x_5] = 6 for unit variances", exact, "the recurrence iterated", mc_variance(stream, 6.0))]
+
+
 WITNESSES: tuple[Callable[[np.random.Generator, int], list[Witness]], ...] = (
     definition, linearisation, variance_additivity, product_variance, zero_mean, iid_summation, conditions,
     chain_rule, harmonic_averaging, normal, uniform_variance, uniform_bound, second_moment,
     rectifier_second_moment, expectation_linearity, product_mean, variance_scaling, variance_identity, law_moments,
-    substitution, algebra)
+    substitution, algebra, rectifier_derivative_moment, telescoping)
 
 
 def run(seed: int = 0, samples: int = DEFAULT_SAMPLES) -> list[Witness]:

@@ -42,7 +42,7 @@ def test_verify_prints_every_step_grouped_and_the_results():
 
 def test_list_names_the_builtins():
     code, out, _ = run("list")
-    assert code == 0 and [line.split()[0] for line in out.splitlines()] == ["attention", "dropout", "glorot", "he", "he_fanout", "lecun"]
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == ["attention", "dropout", "glorot", "glorot_conv", "he", "he_conv", "he_fanout", "lecun", "residual"]
 
 
 def test_json_document():

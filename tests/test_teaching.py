@@ -90,7 +90,7 @@ def test_second_moment_merges_variance_and_squared_mean():
 
 def test_cli_list_and_suggestion():
     done = run("list")
-    assert [line.split()[0] for line in done.stdout.splitlines()] == ["attention", "dropout", "glorot", "he", "he_fanout", "lecun"]
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["attention", "dropout", "glorot", "glorot_conv", "he", "he_conv", "he_fanout", "lecun", "residual"]
     relu = run("verify", "--activation", "relu")
     assert relu.returncode == 1 and "python -m derivation verify he" in relu.stdout
     assert "  Var[W[i]] = 32/(17·n[i])\n" in run("verify", "he", "--slope", "0.25").stdout

@@ -346,6 +346,11 @@ class Model:
         if direct:
             return direct
         for mine, other in ((first, second), (second, first)):
+            summed = self._summand(mine)
+            if summed is not None:            # Cov[sum_j B_j, T] = sum_j Cov[B_j, T]: each term, j fresh
+                inner = self.uncorrelated(summed, other, distinct)
+                if inner:
+                    return both([inner], f"every term of {sp.sstr(mine)} is uncorrelated with {sp.sstr(other)}")
             factors = [a for a in sp.Mul.make_args(mine) if self.is_random(a)]
             for factor in factors:
                 rest = sp.Mul(*[a for a in factors if a is not factor]) * other
@@ -357,6 +362,15 @@ class Model:
                     return both([centred, apart], f"{sp.sstr(factor)} is centred and independent of the rest, "
                                                   f"so the covariance is 0")
         return no(f"{direct.text}, and no centred factor is independent of the rest")
+
+    def _summand(self, expr: sp.Expr) -> sp.Expr | None:
+        """For c * Sum(B_j, (j, lo, hi)) with c deterministic: B with j renamed to a fresh variable (distinct
+        from nothing, so no decision confuses it with a free index of the other side); None otherwise."""
+        factors = [a for a in sp.Mul.make_args(expr) if self.is_random(a)]
+        if len(factors) != 1 or not isinstance(factors[0], sp.Sum):
+            return None
+        body, (var, _, _) = v.peel(factors[0])
+        return body.xreplace({var: sp.Dummy(var.name, integer=True)})
 
     # ------------------------------------------------------------ means and symmetry
 
@@ -611,10 +625,17 @@ class Model:
 
     def one_law_per_layer(self, instance: sp.Indexed) -> Evidence:
         """Every instance of the family in this layer has one law (what the representative Var[W[i]] means):
-        a premise for a family that no definition gives; not decided for a defined one."""
-        if instance.base.name in self.shapes:
-            return no(f"{instance.base.name} is defined: one law for all its units is not decided")
-        return self._declared(instance.base.name, "iid", "identically distributed")
+        a premise for a family that no definition gives; for a defined one, the law of the generic instance
+        X[layer, a_1, ..., a_m] (fresh unit indices) does not depend on any a_p, each decided by
+        :meth:`identical` with the others left arbitrary; any two unit tuples are joined by changing one index at
+        a time, so they all have one law."""
+        if instance.base.name not in self.shapes:
+            return self._declared(instance.base.name, "iid", "identically distributed")
+        units = [sp.Dummy(f"a{p}", integer=True) for p in range(1, len(instance.indices))]
+        generic = instance.base[(instance.indices[0], *units)]
+        parts = [self.identical(generic, unit) for unit in units]
+        return both(parts, f"the law of {instance.base.name} in layer {sp.sstr(instance.indices[0])} does not depend "
+                           f"on any unit index")
 
     def count(self, lo: sp.Expr, hi: sp.Expr) -> Evidence:
         """hi - lo + 1 is a nonnegative integer computed from deterministic limits: sizes are positive

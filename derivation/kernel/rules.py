@@ -156,14 +156,14 @@ def pull_out_of_sums(expr: sp.Expr) -> sp.Expr:
     """sum_j c * x_j = c * sum_j x_j for c not depending on j (every Sum in ``expr``)."""
 
     def pull(node):
-        body, limit = v.peel(node)
-        var = limit[0]
-        factors = sp.Mul.make_args(body)
-        outside = [a for a in factors if var not in a.free_symbols]
-        inside = [a for a in factors if var in a.free_symbols]
+        # a Sum of sums is one node with several limits: a factor free of all its variables leaves all of them
+        bound = {limit[0] for limit in node.limits}
+        factors = sp.Mul.make_args(node.function)
+        outside = [a for a in factors if not a.free_symbols & bound]
+        inside = [a for a in factors if a.free_symbols & bound]
         if not outside:
             return node
-        return sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), limit)
+        return sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), *node.limits)
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), pull)
 
@@ -180,18 +180,21 @@ def eliminate_deltas(expr: sp.Expr, ranges: dict) -> sp.Expr:
         return all(d.is_Number and d >= 0 for d in (sp.expand(first - lo), sp.expand(hi - last)))
 
     def collapse(node):
-        body, limit = v.peel(node)
+        # a Sum of sums is one node with its limits innermost first: the outermost is summed out here, through
+        # the inner ones (sum_m sum_{w in L(m)} delta(k, m) h(m, w) = sum_{w in L(k)} h(k, w))
+        *inner, limit = node.limits
         var, lo, hi = limit
-        if not any(var in d.args for d in body.atoms(sp.KroneckerDelta)):
+        if not any(var in d.args for d in node.function.atoms(sp.KroneckerDelta)):
             return node
+        wrap = (lambda e: sp.Sum(e, *inner)) if inner else (lambda e: e)     # noqa: E731
         out = sp.S.Zero
-        for term in sp.Add.make_args(sp.expand(body)):
+        for term in sp.Add.make_args(sp.expand(node.function)):
             delta = next((d for d in sp.Mul.make_args(term) if isinstance(d, sp.KroneckerDelta) and var in d.args), None)
             other = None if delta is None else (delta.args[0] if delta.args[1] == var else delta.args[1])
-            if delta is None or not inside(other, lo, hi):
-                out += sp.Sum(term, limit)
+            if delta is None or not inside(other, lo, hi) or any(x[0] == other for x in inner):   # no capture
+                out += sp.Sum(wrap(term), limit)
             else:
-                out += (term / delta).xreplace({var: other})
+                out += wrap(term / delta).xreplace({var: other})
         return out
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), collapse)
@@ -520,7 +523,8 @@ def variance_additivity(expr: sp.Expr, ctx: Context) -> sp.Expr:
                            ctx.model.uncorrelated(whole[first], whole[second]))
         out = sp.S.Zero
         for coeff, inner_coeff, rand, limits in parts:
-            term = inner_coeff**2 * v.Var(rand)
+            nested = split(rand) if limits and isinstance(rand, sp.Sum) else None   # nested sums: every level
+            term = inner_coeff**2 * (v.Var(rand) if nested is None else nested)
             out += coeff**2 * (sp.Sum(term, limits) if limits else term)
         return out
 
