@@ -23,6 +23,7 @@ from .parser import Namespace, ParseError, parse
 from .prose import spans
 
 SYMBOL_KINDS = ("index", "size", "random", "constant", "positive", "probability", "real")
+KIND_ALIASES = {"positive integer": "size", "count": "size"}     # a depth L, a dimension d_k: a size
 RESERVED = ("Var", "E", "Sum", "f", "df", "x", "pi")   # the expression language, and the activation's x
 MAX_FILE_BYTES = 1_000_000
 
@@ -32,7 +33,7 @@ _SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of", "value", "law"}
 _ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean", "symmetric",
                     "facts"}
 _SECTION_KEYS = {"title", "steps"}
-_STEP_KEYS = {"id", "rule", "claim", "uses", "note", "without", "start", "from", "result"}
+_STEP_KEYS = {"id", "rule", "claim", "uses", "note", "without", "start", "from", "result", "at"}
 
 
 class LoadError(ValueError):
@@ -300,6 +301,7 @@ class _Reader:
                                         f"{', '.join(sorted(set(RESERVED) | _reserved()))})")
             spec = self.table(spec, where, _SYMBOL_KEYS)
             kind = self.string(spec, "kind", where)
+            kind = KIND_ALIASES.get(kind, kind)
             if kind not in SYMBOL_KINDS:
                 raise self.error(where, f"unknown kind '{kind}' (one of: {', '.join(SYMBOL_KINDS)})")
             latex = self.string(spec, "latex", where, False)
@@ -462,6 +464,7 @@ class _Reader:
             if ref not in seen:
                 raise self.error(where, f"'from' names unknown step '{ref}' (only earlier steps can be used)")
         claim_text = self.string(raw, "claim", where)
+        at_text = self.string(raw, "at", where, False)
         start_text = self.string(raw, "start", where, False)
         given = (1 if start_text else 0) + len(inputs) or 1
         if self.known_rules[rule] == 0:              # the chain's expression, and facts cited with 'from'
@@ -480,6 +483,7 @@ class _Reader:
             start=self.expression(start_text, names, where, "start") if start_text else None,
             start_text=start_text, inputs=tuple(inputs), result=result,
             without=self.string(raw, "without", where, False),
+            at=self.expression(at_text, names, where, "at") if at_text else None,
         )
 
 

@@ -250,6 +250,8 @@ def _step_lines(v: Verification, r: StepResult, style: _Style) -> list[str]:
     step = r.step
     uses = f" ({', '.join(step.uses)})" if step.uses else ""
     origin = f"  from {', '.join(step.inputs)}" if step.inputs else ""
+    if step.at is not None:
+        origin += f"  at {pretty(step.at)}"
     mark = style("ok", "✓") if r.ok else style("bad", "✗")
     head = f"  {mark} {safe(step.id):<3} {step.rule}{safe(uses)}{style('dim', safe(origin))}"
     if not r.ok:
@@ -369,7 +371,7 @@ def json_report(v: Verification, sample: list[dict] | None = None) -> str:
         steps.append({
             "id": r.step.id, "section": r.step.section, "rule": r.step.rule,
             "rule_formula": prose.plain(RULES[r.step.rule].formula), "uses": list(r.step.uses),
-            "from": list(r.step.inputs), "start": _expr(r.step.start, notation), "note": prose.plain(r.step.note),
+            "from": list(r.step.inputs), "at": _expr(r.step.at, notation), "start": _expr(r.step.start, notation), "note": prose.plain(r.step.note),
             "verdict": r.verdict, "ok": r.ok,
             "claimed": _expr(r.step.claim, notation), "derived": _expr(r.derived, notation),
             "difference": _expr(shown_difference(v, r), notation),

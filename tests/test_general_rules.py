@@ -216,3 +216,29 @@ def test_reserved_names_are_refused_with_the_list(name):
     with pytest.raises(LoadError, match="reserved by the expression language") as info:
         loads(text + step("algebra", "E[X]", "E[X]"), "t.toml", ARITIES)
     assert "Var" in str(info.value) and "sqrt" in str(info.value)
+
+
+# ------------------------------------------------------------------ naming the target, kinds
+
+def test_at_names_where_the_rule_applies():
+    text = HEAD + step("variance identity", "Var[X] + Var[Y]", "Var[X] + E[Y**2] - E[Y]**2", extra='at = "Var[Y]"\n')
+    assert verify(loads(text, "t.toml", ARITIES)).ok
+    # without 'at' the rule rewrites both variances, so this claim is what it derives only with 'at'
+    plain = HEAD + step("variance identity", "Var[X] + Var[Y]", "E[X**2] - E[X]**2 + E[Y**2] - E[Y]**2")
+    assert verify(loads(plain, "t.toml", ARITIES)).ok
+    missing = HEAD + step("variance identity", "Var[X]", "E[X**2] - E[X]**2", extra='at = "Var[Y]"\n')
+    (only,) = verify(loads(missing, "t.toml", ARITIES)).steps
+    assert only.verdict == "inapplicable" and "does not occur" in only.message
+
+
+def test_at_refuses_an_equation_in_place_of_a_term():
+    text = HEAD + step("variance identity", "Var[X] + Var[Y]", "Var[X] + Var[Y]", extra='at = "Var[Y] == 1"\n')
+    (only,) = verify(loads(text, "t.toml", ARITIES)).steps
+    assert only.verdict == "inapplicable" and "not an equation" in only.message
+
+
+@pytest.mark.parametrize("kind", ["positive integer", "count"])
+def test_positive_integer_kind_is_a_size(kind):
+    text = HEAD.replace('N = { kind = "size" }', f'N = {{ kind = "{kind}" }}')
+    derivation = loads(text + step("variance scaling", "Var[X/N]", "Var[X]/N**2"), "t.toml", ARITIES)
+    assert derivation.symbols["N"].kind == "size" and verify(derivation).ok

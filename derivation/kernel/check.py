@@ -216,6 +216,23 @@ def _first_equal(derived, claim) -> tuple[sp.Expr, Comparison]:
     return options[0], (comparison if len(options) == 1 else compare(options[0], claim))
 
 
+def _apply(rule, step: Step, inputs: list, ctx: Context):
+    """The rule on the step's input; with ``at``, on that subexpression only, put back in place of every
+    occurrence of it (a term replaced by an equal one, for every value of its free indices)."""
+    if step.at is None:
+        return rule.apply(*inputs, ctx)
+    if len(inputs) != 1 or isinstance(step.at, sp.Equality) or isinstance(inputs[0], sp.Equality):
+        raise RuleError("'at' applies a rule to a subexpression of one input expression (not an equation)")
+    if not inputs[0].has(step.at):
+        raise RuleError(f"{sp.sstr(step.at)} (the step's 'at') does not occur in {sp.sstr(inputs[0])}")
+    found = rule.apply(step.at, ctx)
+    options = found if isinstance(found, Choices) else (found,)
+    if any(isinstance(o, sp.Equality) for o in options):
+        raise RuleError(f"'{rule.name}' gives an equation, which cannot stand in place of a subexpression")
+    out = [inputs[0].xreplace({step.at: o}) for o in options]
+    return Choices(out) if isinstance(found, Choices) else out[0]
+
+
 def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, derivation: Derivation,
                 computed: ActivationCheck, check, rectifier, assumptions, found) -> StepResult:
     rule = RULES[step.rule]
@@ -282,7 +299,7 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
     ctx.cited_facts, ctx.cited = cited_facts, cited
     try:
         with time_limit(STEP_SECONDS):
-            derived, comparison = _first_equal(rule.apply(*inputs, ctx), step.claim)
+            derived, comparison = _first_equal(_apply(rule, step, inputs, ctx), step.claim)
     except ObligationFailed as exc:
         return result(REFUSED, message=str(exc), failed=exc.name, ctx=ctx)
     except RuleError as exc:

@@ -83,6 +83,7 @@ class Step:
     inputs: tuple[str, ...] = ()          # ids of earlier steps whose expressions the rule takes
     result: bool = False                  # a headline result of the derivation
     without: str = ""                     # prose: what goes wrong without the step's assumptions
+    at: sp.Expr | None = None             # the subexpression the rule is applied to (where it could apply twice)
 
 
 @dataclass
