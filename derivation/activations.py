@@ -16,7 +16,7 @@ ACTIVATIONS = {
     "identity": "x",
     "softsign": "x/(1 + abs(x))",
 }
-_VOCABULARY = (v.f, v.df, v.Var, v.E, v.Uniform, v.Normal)
+_VOCABULARY = (v.f, v.df, v.Var, v.E, v.Cov, v.Uniform, v.Normal)
 
 
 class ActivationError(ValueError):

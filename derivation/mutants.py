@@ -123,7 +123,7 @@ def _evaluate(expr: sp.Expr, rng: random.Random, values: dict) -> float | None:
     sizes = {a: values.setdefault(("size", a), sp.Integer(rng.randint(2, 4)))
              for a in concrete.atoms(sp.Indexed) if a.is_integer and a.is_positive}      # n[i], C[i + 1]: sizes
     concrete = concrete.xreplace(sizes).doit()
-    for atom in sorted(concrete.atoms(v.Var, v.E), key=sp.default_sort_key):
+    for atom in sorted(concrete.atoms(*v.MOMENTS), key=sp.default_sort_key):
         arg = sp.expand(atom.args[0])
         if isinstance(atom, v.Var) and arg.could_extract_minus_sign():
             arg = -arg                                        # Var[-X] = Var[X]

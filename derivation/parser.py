@@ -44,7 +44,7 @@ FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
     "abs": sp.Abs, "Abs": sp.Abs, "Max": sp.Max, "Min": sp.Min,
     "Uniform": v.Uniform, "Normal": v.Normal,
 }
-MOMENTS = {"Var": v.Var, "E": v.E}
+MOMENTS = {"Var": v.Var, "E": v.E, "Cov": v.Cov}
 CONSTANTS = {"pi": sp.pi}
 
 
@@ -336,9 +336,11 @@ class _Builder:
         if not items:
             raise self.fail(node, f"{target.id}[] needs an index or an expression inside the brackets")
         if target.id in MOMENTS:
-            if len(items) != 1:
-                raise self.fail(node, f"{target.id}[...] takes one expression")
-            return MOMENTS[target.id](self.operand(items[0]))
+            wanted = 2 if target.id == "Cov" else 1
+            if len(items) != wanted:
+                raise self.fail(node, "Cov[X, Y] takes two expressions" if wanted == 2 else
+                                f"{target.id}[...] takes one expression")
+            return MOMENTS[target.id](*[self.operand(item) for item in items])
         base = self.names.indexed.get(target.id)
         if base is None:
             if target.id in self.names.symbols:

@@ -63,11 +63,18 @@ class ProofLatexPrinter(LatexPrinter):
     """Terms and factors in the order given (claims are parsed in their written order)."""
 
     def __init__(self, notation: Notation, settings=None):
-        super().__init__({"order": "none", **(settings or {})})
+        # a long numerator over a short denominator prints as a coefficient (\frac{1}{2} \sum ...), which the
+        # line breaking can split, instead of one fraction as wide as the whole line
+        super().__init__({"order": "none", "long_frac_ratio": 4, **(settings or {})})
         self.notation = notation
 
     def _name(self, name: str) -> str:
         return self.notation.latex_names.get(name) or self._print(sp.Symbol(name))
+
+    def _print_Symbol(self, expr, style="plain"):
+        """A declared symbol with a ``latex`` field (d as d_{k}); every other name as SymPy prints it."""
+        declared = self.notation.latex_names.get(expr.name)
+        return declared if declared else super()._print_Symbol(expr, style)
 
     def doprint(self, expr) -> str:
         return tex_math_ascii(super().doprint(expr))      # a symbol named σ as \sigma: pdflatex reads ASCII
@@ -93,6 +100,10 @@ class ProofLatexPrinter(LatexPrinter):
 
     def _print_E(self, expr, exp=None):
         return self._moment(r"\mathbb{E}", expr, exp)
+
+    def _print_Cov(self, expr, exp=None):
+        tex = rf"\operatorname{{Cov}}\left[\,{self._print(expr.args[0])},\ {self._print(expr.args[1])}\,\right]"
+        return tex if exp is None else rf"{{{tex}}}^{{{exp}}}"
 
     def _print_Pow(self, expr, **kwargs):
         tex = super()._print_Pow(expr, **kwargs)
@@ -280,6 +291,10 @@ class ProofMathMLPrinter(MathMLPresentationPrinter):
 
     def _print_E(self, expr):
         return self._bracketed(self._el("mi", "𝔼"), self._print(expr.args[0]))
+
+    def _print_Cov(self, expr):
+        return self._bracketed(self._el("mi", "Cov"), self._print(expr.args[0]), self._el("mo", ","),
+                               self._print(expr.args[1]))
 
     def _print_f(self, expr):
         return self._bracketed(self._el("mi", "f"), self._print(expr.args[0]), left="(", right=")")

@@ -456,11 +456,52 @@ def telescoping(rng, n) -> list[Witness]:
                     "Var[x_5] = 6 for unit variances", exact, "the recurrence iterated", mc_variance(stream, 6.0))]
 
 
+def covariance_expansion(rng, n) -> list[Witness]:
+    """Var[X + Y] = Var[X] + Var[Y] + 2 Cov[X, Y] for the dependent pair X ~ N(mu, sigma^2), Y = X^2: every
+    moment integrated against the one density."""
+    m = normal_mean
+    var_sum = m((x + x**2) ** 2) - m(x + x**2) ** 2
+    parts = (m(x**2) - m(x) ** 2) + (m(x**4) - m(x**2) ** 2) + 2 * (m(x**3) - m(x) * m(x**2))
+    xs = rng.normal(0.5, 2.0, n)
+    return [Witness("covariance expansion", "Var[X + Y] = Var[X] + Var[Y] + 2 Cov[X, Y], X ~ N(mu, sigma^2), Y = X^2",
+                    _same(var_sum, parts), f"Var[X + X^2] = {sp.factor(var_sum)}",
+                    mc_variance(xs + xs**2, float(parts.subs(NUMERIC))))]
+
+
+def covariance_bilinearity(rng, n) -> list[Witness]:
+    """Cov[2X + 3, X^2] = 2 Cov[X, X^2] for X ~ N(mu, sigma^2), integrated."""
+    m = normal_mean
+    whole = m((2 * x + 3) * x**2) - m(2 * x + 3) * m(x**2)
+    parts = 2 * (m(x**3) - m(x) * m(x**2))
+    xs = rng.normal(0.5, 2.0, n)
+    centred = (2 * xs + 3 - (2 * 0.5 + 3)) * (xs**2 - (0.25 + 4.0))        # exact means: E[X] = 1/2, E[X^2] = 17/4
+    return [Witness("covariance bilinearity", "Cov[2X + 3, X^2] = 2 Cov[X, X^2], X ~ N(mu, sigma^2)",
+                    _same(whole, parts), f"Cov = {sp.factor(whole)}", mc_mean(centred, float(parts.subs(NUMERIC))))]
+
+
+def zero_covariance(rng, n) -> list[Witness]:
+    """Cov[X, Y] = 0 for independent X ~ N(mu, sigma^2), Y ~ U(lo, hi) (the product density integrated twice);
+    with Y = X it must fail: Cov[X, X] = Var[X]."""
+    t = sp.Symbol("t", real=True)
+    inner = sp.integrate(sp.expand((mu + sigma * t) * y * sp.exp(-(t**2) / 2) / sp.sqrt(2 * sp.pi)), (t, -sp.oo, sp.oo))
+    joint = sp.integrate(inner / (hi - lo), (y, lo, hi))
+    covariance = sp.factor(joint - normal_mean(x) * uniform_mean(y))
+    xs, ys = draw_xy(rng, n)
+    return [
+        Witness("zero covariance", "Cov[X, Y] = 0, X ~ N(mu, sigma^2), Y ~ U(lo, hi) independent", covariance == 0,
+                f"Cov[X, Y] = {covariance}", mc_mean((xs - 0.5) * (ys - 1.0), 0.0)),
+        Witness("zero covariance", "counter-example Y = X: Cov[X, X] = Var[X] is not 0",
+                _same(normal_mean((x - mu) ** 2), 0), f"Cov[X, X] = {normal_mean((x - mu) ** 2)}",
+                mc_mean((xs - 0.5) * (xs - 0.5), 0.0), expect_failure=True),
+    ]
+
+
 WITNESSES: tuple[Callable[[np.random.Generator, int], list[Witness]], ...] = (
     definition, linearisation, variance_additivity, product_variance, zero_mean, iid_summation, conditions,
     chain_rule, harmonic_averaging, normal, uniform_variance, uniform_bound, second_moment,
     rectifier_second_moment, expectation_linearity, product_mean, variance_scaling, variance_identity, law_moments,
-    substitution, algebra, rectifier_derivative_moment, telescoping)
+    substitution, algebra, rectifier_derivative_moment, telescoping, covariance_expansion, covariance_bilinearity,
+    zero_covariance)
 
 
 def run(seed: int = 0, samples: int = DEFAULT_SAMPLES) -> list[Witness]:

@@ -242,3 +242,30 @@ def test_positive_integer_kind_is_a_size(kind):
     text = HEAD.replace('N = { kind = "size" }', f'N = {{ kind = "{kind}" }}')
     derivation = loads(text + step("variance scaling", "Var[X/N]", "Var[X]/N**2"), "t.toml", ARITIES)
     assert derivation.symbols["N"].kind == "size" and verify(derivation).ok
+
+
+# ------------------------------------------------------------------ covariance
+
+def test_covariance_expansion_keeps_the_cross_term():
+    assert verified("covariance expansion", "Var[X + a*Y + 3]", "Var[X] + a**2*Var[Y] + 2*a*Cov[X, Y]")
+    # dropping the covariance is what variance additivity does, and needs uncorrelated parts
+    assert outcome("covariance expansion", "Var[X + Y]", "Var[X] + Var[Y]").verdict in ("wrong", "unproven")
+
+
+def test_covariance_bilinearity_and_symmetry():
+    assert verified("covariance bilinearity", "Cov[X + 2*Y, q - X]", "Cov[X, q] - Var[X] + 2*Cov[Y, q] - 2*Cov[X, Y]")
+    assert verified("covariance bilinearity", "Cov[Sum(X[j], (j, 1, N)), Y]", "Sum(Cov[X[j], Y], (j, 1, N))")
+    assert verified("covariance bilinearity", "Cov[3 + 0*X, Y] + Cov[2*X, Y]", "2*Cov[Y, X]")
+
+
+def test_zero_covariance_needs_uncorrelated_parts():
+    assert verified("zero covariance", "Cov[X, Y] + Var[X]", "Var[X]", uses="ind")
+    refused = outcome("zero covariance", "Cov[X, Y]", "0")
+    assert refused.verdict == "inapplicable" and "no covariance shown to be 0" in refused.message
+    # one variable is not uncorrelated with itself
+    assert outcome("zero covariance", "Cov[X[1], X[1]]", "0", uses="iid").verdict != "verified"
+
+
+def test_cov_is_a_moment_for_the_parser():
+    with pytest.raises(LoadError, match="Cov\\[X, Y\\] takes two expressions"):
+        loads(HEAD + step("algebra", "Cov[X]", "Cov[X]"), "t.toml", ARITIES)

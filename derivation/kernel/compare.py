@@ -78,7 +78,7 @@ def _equal(a: sp.Expr, b: sp.Expr) -> bool:
 def _simplified(expr: sp.Expr) -> sp.Expr:
     """simplify(), with moments and sums as opaque symbols, only for expressions of bounded size."""
     opaque, back = {}, {}
-    for atom in sorted(expr.atoms(v.Var, v.E, sp.Sum), key=sp.default_sort_key):
+    for atom in sorted(expr.atoms(*v.MOMENTS, sp.Sum), key=sp.default_sort_key):
         symbol = sp.Dummy(nonnegative=True) if isinstance(atom, v.Var) else sp.Dummy(real=True)
         opaque[atom], back[symbol] = symbol, atom
     plain = expr.xreplace(opaque)
@@ -89,7 +89,16 @@ def _simplified(expr: sp.Expr) -> sp.Expr:
 
 def canonical(expr: sp.Expr) -> sp.Expr:
     """A normal form in which equal sums and moments look the same (see module docstring)."""
-    return _second_moments(_expand_sums(_rename_bound(expr), frozenset()))
+    return _second_moments(_covariances(_expand_sums(_rename_bound(expr), frozenset())))
+
+
+def _covariances(expr: sp.Expr) -> sp.Expr:
+    """Cov[X, Y] = Cov[Y, X] (its arguments in SymPy's canonical order), and Cov[X, X] = Var[X]: both by the
+    definition E[(X - E[X]) (Y - E[Y])]."""
+    def normal(node):
+        first, second = sorted(node.args, key=sp.default_sort_key)
+        return v.Var(first) if sp.expand(first - second) == 0 else v.Cov(first, second)
+    return expr.replace(lambda e: isinstance(e, v.Cov), normal) if expr.has(v.Cov) else expr
 
 
 def _second_moments(expr: sp.Expr) -> sp.Expr:

@@ -49,7 +49,7 @@ SECONDS = 5
 DIGITS = 50
 THRESHOLD = sp.Rational(1, 10**30)   # relative to the sum of the magnitudes of the difference's terms
 _ROUNDS = 6            # substitute, expand the sums that became finite, substitute what they brought, ...
-_OPAQUE = (v.Var, v.E, v.f, v.df, v.Uniform, v.Normal, AppliedUndef, sp.Derivative, sp.Integral, sp.Subs)
+_OPAQUE = (v.Var, v.E, v.Cov, v.f, v.df, v.Uniform, v.Normal, AppliedUndef, sp.Derivative, sp.Integral, sp.Subs)
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def _fact_problem(fact, symbols: dict[str, SymbolDecl], defined: set, centred: s
     if decl is None or decl.kind != "random" or family in defined:
         return f"is about {family}, which is not a random family without a definition"
     rhs = fact.rhs
-    if rhs.atoms(sp.Indexed, v.Var, v.E) or any(
+    if rhs.atoms(sp.Indexed, *v.MOMENTS) or any(
             symbols.get(s.name) is None or symbols[s.name].kind not in ("positive", "probability", "real", "size")
             for s in rhs.free_symbols):
         return "must give a number or an expression in declared parameters"

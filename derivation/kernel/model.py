@@ -123,7 +123,7 @@ class Model:
         found = set()
 
         def visit(node, bound):
-            if isinstance(node, (v.Var, v.E)):
+            if isinstance(node, v.MOMENTS):
                 return
             if isinstance(node, v.DISTRIBUTIONS):
                 found.add((node, bound))
@@ -583,7 +583,7 @@ class Model:
 
     def _identical_definition(self, instance: sp.Indexed, index: sp.Symbol, depth: int) -> Evidence:
         value = self.with_values(self.defined_value(instance))
-        for moment in sorted(value.atoms(v.Var, v.E), key=sp.default_sort_key):
+        for moment in sorted(value.atoms(*v.MOMENTS), key=sp.default_sort_key):
             if index in moment.free_symbols:      # a number, but a different one for each value of index
                 return no(f"{sp.sstr(moment)} in the definition depends on {index}")
         randoms = self.instances(value)
@@ -641,7 +641,7 @@ class Model:
         """hi - lo + 1 is a nonnegative integer computed from deterministic limits: sizes are positive
         integers, index symbols integers of unknown sign."""
         for limit in (lo, hi):
-            if not isinstance(limit, sp.Expr) or isinstance(limit, sp.Equality) or limit.has(v.Var, v.E) \
+            if not isinstance(limit, sp.Expr) or isinstance(limit, sp.Equality) or limit.has(*v.MOMENTS) \
                     or self.is_random(limit):
                 return no(f"the limit {sp.sstr(limit)} is not a deterministic number")
         number = sp.expand(self.with_values(hi - lo + 1))
@@ -662,6 +662,6 @@ def _outside_moments(expr: sp.Expr, mapping: dict) -> sp.Expr:
     """``expr`` with ``mapping`` applied everywhere except inside Var[...] and E[...] (which are numbers)."""
     if expr in mapping:
         return mapping[expr]
-    if isinstance(expr, (v.Var, v.E)) or not expr.args or isinstance(expr, sp.Indexed):
+    if isinstance(expr, v.MOMENTS) or not expr.args or isinstance(expr, sp.Indexed):
         return expr
     return expr.func(*[_outside_moments(a, mapping) for a in expr.args])

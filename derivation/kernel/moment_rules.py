@@ -195,8 +195,8 @@ def algebra(expr: sp.Expr, ctx: Context) -> sp.Expr:
     return expr
 
 
-@rule("telescoping", "unroll a recurrence: with the definition `z[i+1, k] == z[i, k] + c0*X[i]`, "
-                     "`z[N, k] == z[0, k] + Sum(c0*X[j], (j, 0, N - 1))`")
+@rule("telescoping", "unroll a recurrence: with the definition `z[j+1, k] == z[j, k] + c0*X[j]`, "
+                     "`z[i, k] == z[0, k] + Sum(c0*X[j], (j, 0, i - 1))`")
 def telescoping(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """For a definition X[l+1, u] := X[l, u] + G(l, u) (a residual stream: the next layer is this one plus a
     branch), every instance X[m, v] with m not 0 is X[0, v] + sum_{t=0}^{m-1} G(t, v): by induction on m >= 0
@@ -232,3 +232,101 @@ def telescoping(expr: sp.Expr, ctx: Context) -> sp.Expr:
     return changed_or_fail(expr, expr.xreplace(mapping),
                            f"no instance of a family defined by a recurrence z[i+1, k] := z[i, k] + ... in "
                            f"{sp.sstr(expr)}")
+
+
+def _map_covariances(expr: sp.Expr, transform) -> sp.Expr:
+    """Replace every Cov[X, Y] by ``transform(X, Y)``; None keeps it."""
+    def visit(node):
+        out = transform(*node.args)
+        return node if out is None else out
+    return expr.replace(lambda e: isinstance(e, v.Cov), visit)
+
+
+@rule("covariance expansion", "`Var[X + Y] == Var[X] + Var[Y] + 2*Cov[X, Y]`, for any number of terms (constants "
+                              "drop out, scales come out squared)")
+def covariance_expansion(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Var[sum_t c_t X_t + c] = sum_t c_t^2 Var[X_t] + 2 sum_{s<t} c_s c_t Cov[X_s, X_t]: the square of the
+    centred sum expanded, E linear. No independence needed (that is what the covariances carry); a sum over an
+    index is one term X_t. No obligation beyond finite moments."""
+
+    def expand(arg):
+        parts = [split_coefficient(t, ctx) for t in sp.Add.make_args(sp.expand_mul(arg)) if ctx.is_random(t)]
+        if len(parts) < 2:
+            return None
+        out = sum((c**2 * v.Var(x) for c, x in parts), sp.S.Zero)
+        for first in range(len(parts)):
+            for second in range(first + 1, len(parts)):
+                out += 2 * parts[first][0] * parts[second][0] * v.Cov(parts[first][1], parts[second][1])
+        return out
+
+    return changed_or_fail(expr, map_moments(expr, v.Var, expand),
+                           f"no variance of a sum of several random terms in {sp.sstr(expr)}")
+
+
+@rule("covariance bilinearity", "`Cov[a*X + c0*Y, z] == a*Cov[X, z] + c0*Cov[Y, z]` in each argument, sums too; "
+                                "constants drop out")
+def covariance_bilinearity(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Cov[sum_s a_s X_s + a, sum_t b_t Y_t + b] = sum_s sum_t a_s b_t Cov[X_s, Y_t] (E is linear), with a sum
+    over an index as a sum of covariances (its variable renamed where the other side uses the name).
+    Obligation: each sum's count is a nonnegative integer from deterministic limits (a finite sum)."""
+
+    def left(a, b):
+        out = sp.S.Zero
+        for term in sp.Add.make_args(sp.expand_mul(a)):
+            coeff, rand = split_coefficient(term, ctx)
+            if not ctx.is_random(rand):
+                continue                                   # Cov[c, Y] = 0
+            if isinstance(rand, sp.Sum):
+                body, limit = v.peel(rand)
+                oblige_count(ctx, limit)
+                fresh = fresh_index(b.free_symbols | rand.free_symbols | body.free_symbols)
+                body, limit = body.xreplace({limit[0]: fresh}), (fresh, *limit[1:])
+                out += coeff * sp.Sum(left(body, b), limit)
+            else:
+                out += coeff * right(rand, b)
+        return out
+
+    def right(x, b):
+        out = sp.S.Zero
+        for term in sp.Add.make_args(sp.expand_mul(b)):
+            coeff, rand = split_coefficient(term, ctx)
+            if not ctx.is_random(rand):
+                continue
+            if isinstance(rand, sp.Sum):
+                body, limit = v.peel(rand)
+                oblige_count(ctx, limit)
+                fresh = fresh_index(x.free_symbols | rand.free_symbols | body.free_symbols)
+                body, limit = body.xreplace({limit[0]: fresh}), (fresh, *limit[1:])
+                out += coeff * sp.Sum(right(x, body), limit)
+            else:
+                out += coeff * v.Cov(x, rand)
+        return out
+
+    def split(a, b):
+        out = left(a, b)
+        return None if out == v.Cov(a, b) else out
+
+    return changed_or_fail(expr, _map_covariances(expr, split),
+                           f"no covariance of a sum, a scaled variable or a constant in {sp.sstr(expr)}")
+
+
+@rule("zero covariance", "`Cov[X, Y] == 0` for uncorrelated `X` and `Y`: independent, or with a centred factor "
+                         "independent of the rest", needs=("independent",))
+def zero_covariance(expr: sp.Expr, ctx: Context) -> sp.Expr:
+    """Cov[X, Y] = 0 wherever the model shows X and Y uncorrelated (kernel.model.Model.uncorrelated: independent
+    parts, or Cov[U R, T] = E[U] E[R T] - E[U] E[R] E[T] = 0 for a centred U independent of R and T); every
+    other covariance stays. Obligation: uncorrelated, for each covariance replaced."""
+    refused = []
+
+    def vanish(first, second):
+        evidence = ctx.model.uncorrelated(first, second)
+        if evidence:
+            ctx.oblige("uncorrelated parts", f"{sp.sstr(first)} and {sp.sstr(second)}", evidence)
+            return sp.S.Zero
+        refused.append(f"Cov[{sp.sstr(first)}, {sp.sstr(second)}]: {evidence.text}")
+        return None
+
+    out = _map_covariances(expr, vanish)
+    if out == expr:
+        raise RuleError("no covariance shown to be 0" + (f" ({refused[0]})" if refused else f" in {sp.sstr(expr)}"))
+    return out

@@ -223,7 +223,7 @@ def distribution_variance(law: sp.Expr) -> sp.Expr:
 def oblige_law(ctx: Context, law: sp.Expr) -> None:
     """A valid law: deterministic parameters; Uniform(lo, hi) with hi - lo > 0; Normal(mu, sigma) with sigma > 0."""
     for parameter in law.args:
-        if ctx.is_random(parameter) or parameter.has(v.Var, v.E):
+        if ctx.is_random(parameter) or parameter.has(*v.MOMENTS):
             raise ObligationFailed("a valid law", sp.sstr(law), f"the parameter {sp.sstr(parameter)} is not deterministic")
     width = law.args[1] - law.args[0] if isinstance(law, v.Uniform) else law.args[1]
     what = "hi - lo" if isinstance(law, v.Uniform) else "sigma"

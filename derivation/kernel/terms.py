@@ -35,6 +35,18 @@ class E(_Moment):
     bracket_name = "E"
 
 
+class Cov(sp.Function):
+    """Covariance Cov[X, Y] = E[(X - E[X]) (Y - E[Y])], kept unevaluated (``Cov[X, Y]`` in derivation files)."""
+
+    nargs = 2
+
+    def _sympystr(self, printer):
+        return f"Cov[{printer._print(self.args[0])}, {printer._print(self.args[1])}]"
+
+
+MOMENTS = (Var, E, Cov)        # numbers computed from laws: a random variable inside one is not random outside
+
+
 class df(sp.Function):
     """f'(u), the derivative of the activation."""
 
@@ -107,8 +119,8 @@ def raw_moment(law: sp.Expr, order: int) -> sp.Expr:
 
 
 def moments_of(expr: sp.Expr) -> list[sp.Expr]:
-    """Every Var[.] and E[.] in ``expr``."""
-    return sorted(expr.atoms(Var, E), key=sp.default_sort_key)
+    """Every Var[.], E[.] and Cov[., .] in ``expr``."""
+    return sorted(expr.atoms(*MOMENTS), key=sp.default_sort_key)
 
 
 def peel(s: sp.Sum) -> tuple[sp.Expr, tuple[sp.Symbol, sp.Expr, sp.Expr]]:

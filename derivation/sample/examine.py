@@ -160,8 +160,8 @@ def _claimed(world: World, claim) -> np.ndarray:
 
 
 def _is_random(world: World, expr) -> bool:
-    """Whether ``expr`` has a random variable outside every Var[...] and E[...]."""
-    if isinstance(expr, (v.Var, v.E)):
+    """Whether ``expr`` has a random variable outside every Var[...], E[...] and Cov[..., ...]."""
+    if isinstance(expr, v.MOMENTS):
         return False
     if isinstance(expr, (v.f, v.df, v.Uniform, v.Normal)):
         return True

@@ -189,7 +189,7 @@ class World:
             raise CannotSample(f"{sp.sstr(expr)} is not a number")
         if not expr.args or expr.is_Number:
             return expr
-        if isinstance(expr, (sp.Sum, v.Var, v.E, v.f, v.df, v.Uniform, v.Normal)):
+        if isinstance(expr, (sp.Sum, *v.MOMENTS, v.f, v.df, v.Uniform, v.Normal)):
             raise CannotSample(f"{sp.sstr(expr)} is not a plain number")
         return expr.func(*[self.exact(a, env) for a in expr.args])
 
@@ -258,7 +258,7 @@ class World:
         if self.work * self.samples > MAX_WORK:
             raise CannotSample(f"the model needs more than {MAX_WORK:.0e} operations on draws; use fewer --samples")
         if isinstance(expr, (sp.Integer, sp.Rational, sp.Float)) or expr.is_number and not expr.free_symbols \
-                and not expr.has(v.Var, v.E, v.Uniform, v.Normal, sp.Sum):
+                and not expr.has(*v.MOMENTS, v.Uniform, v.Normal, sp.Sum):
             value = complex(sp.N(expr))
             if value.imag != 0:
                 raise CannotSample(f"{sp.sstr(expr)} is not real")
@@ -279,6 +279,8 @@ class World:
             with np.errstate(all="ignore"):
                 return np.power(np.asarray(base, dtype=float), exponent) if np.ndim(base) else \
                     _scalar_power(base, exponent)
+        if isinstance(expr, v.Cov):
+            return self._covariance(expr, env, random)
         if isinstance(expr, (v.Var, v.E)):
             return self._moment(expr, env, random)
         if isinstance(expr, sp.Sum):
@@ -391,6 +393,17 @@ class World:
             parts = self._pooled(kind, *family)
         else:
             parts = moment_parts(kind, self._walk(argument, env, True), BATCHES)
+        if not np.all(np.isfinite(parts)):
+            raise CannotSample(f"{sp.sstr(expr)} is not finite here")
+        return float(parts[0]) if random else parts
+
+    def _covariance(self, expr, env: dict, random: bool):
+        """Cov[X, Y] = E[X Y] - E[X] E[Y] of the empirical law, over the whole sample and each batch (paired
+        draws of X and Y), like the other moments."""
+        first, second = (np.asarray(self._walk(a, env, True), dtype=float) for a in expr.args)
+        first, second = np.broadcast_to(first, (self.samples,)), np.broadcast_to(second, (self.samples,))
+        parts = moment_parts("E", first * second, BATCHES) - moment_parts("E", first, BATCHES) * \
+            moment_parts("E", second, BATCHES)
         if not np.all(np.isfinite(parts)):
             raise CannotSample(f"{sp.sstr(expr)} is not finite here")
         return float(parts[0]) if random else parts
