@@ -29,7 +29,7 @@ MAX_FILE_BYTES = 1_000_000
 
 _TOP_KEYS = {"name", "title", "source", "summary", "activation", "slope", "symbols", "assumptions", "definitions",
              "sections", "differs", "suits"}
-_SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of", "value", "law"}
+_SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of", "value", "law", "layered"}
 _ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean", "symmetric",
                     "facts"}
 _SECTION_KEYS = {"title", "steps"}
@@ -251,6 +251,10 @@ class _Reader:
         assumptions = self.assumptions(data.get("assumptions", {}), symbols, names)
         definitions = self.definitions(data.get("definitions", {}), names, symbols)
         self.check_facts(assumptions, symbols, definitions)
+        for d in definitions:
+            if symbols[d.lhs.base.name].layered is False:
+                raise self.error(f"symbol '{d.lhs.base.name}'", "is declared layered = false, but a definition gives it "
+                                 "layer by layer (the first index of a definition's left side is its layer)")
         sections, steps = self.steps(data.get("sections"), names, assumptions)
         summary = self.string(data, "summary", None, required=False)
         sheet = {key: self.string(data, key, None, required=False) for key in ("differs", "suits")}
@@ -348,7 +352,11 @@ class _Reader:
             law = self.law(law_text, names, symbols, where) if law_text else None
             if law is not None and decl.kind != "random":
                 raise self.error(where, "'law' is for a random variable")
-            out[name] = SymbolDecl(decl.name, decl.kind, decl.text, decl.latex, units, gradient_of, value, law)
+            layered = data[name].get("layered")
+            if layered is not None and (not isinstance(layered, bool) or decl.kind != "random"):
+                raise self.error(where, "'layered' is true or false, for a random variable (is its first index a layer?)")
+            out[name] = SymbolDecl(decl.name, decl.kind, decl.text, decl.latex, units, gradient_of, value, law,
+                                   layered)
         return out
 
     def law(self, text: str, names: Namespace, symbols: dict[str, SymbolDecl], where: str) -> sp.Expr:

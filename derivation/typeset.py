@@ -19,7 +19,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 
 from .escape import SymbolTexError, symbol_tex, tex_math_ascii
 from .kernel import terms as v
-from .kernel.derivation import Derivation
+from .kernel.derivation import Derivation, is_layered, written_arity
 
 @dataclass(frozen=True)
 class Notation:
@@ -32,7 +32,12 @@ class Notation:
         expressions = [d.lhs for d in derivation.definitions] + [d.rhs for d in derivation.definitions]
         for step in derivation.steps:
             expressions += [step.claim] + ([step.start] if step.start is not None else [])
-        layered = {a.base.name for e in expressions for a in e.atoms(sp.Indexed) if len(a.indices) > 1}
+        arity = written_arity(derivation)
+        defined = {d.lhs.base.name for d in derivation.definitions}
+        written = {a.base.name for e in expressions for a in e.atoms(sp.Indexed) if len(a.indices) > 1}
+        layered = {name for name in written | set(arity)               # the layer as a superscript: W^i_{jk}
+                   if is_layered(name, derivation.symbols, defined, arity)
+                   or (name in written and getattr(derivation.symbols.get(name), "kind", "") != "random")}
         gradients = {d.name: d.gradient_of for d in derivation.symbols.values() if d.gradient_of}
         names = {}
         for d in derivation.symbols.values():

@@ -269,3 +269,46 @@ def test_zero_covariance_needs_uncorrelated_parts():
 def test_cov_is_a_moment_for_the_parser():
     with pytest.raises(LoadError, match="Cov\\[X, Y\\] takes two expressions"):
         loads(HEAD + step("algebra", "Cov[X]", "Cov[X]"), "t.toml", ARITIES)
+
+
+# ------------------------------------------------------------------ which index is the layer
+
+LAYERS = '''title = "t"
+[symbols]
+j = { kind = "index" }
+k = { kind = "index" }
+N = { kind = "size" }
+A = { kind = "random", layered = false, text = "a matrix of samples: no layer" }
+B = { kind = "random", text = "a layered family: B[l, u]" }
+[assumptions.iid]
+title = "samples"
+statement = "independent and identically distributed"
+independent = ["A", "B"]
+iid = ["A", "B"]
+'''
+
+
+def test_a_family_declared_without_layer_collapses_to_one_variance():
+    # A[j, k] has no layer: its iid instances all have one law, so the sum over j is N*Var[A]
+    text = LAYERS + step("iid summation", "Sum(Var[A[j, k]], (j, 1, N))", "N*Var[A]", uses="iid")
+    assert verify(loads(text, "t.toml", ARITIES)).ok
+    # B[j, k] is layered by default: summing over its layer index is refused (different layers, different laws)
+    layered = LAYERS + step("iid summation", "Sum(Var[B[j, k]], (j, 1, N))", "N*Var[B]", uses="iid")
+    (only,) = verify(loads(layered, "t.toml", ARITIES)).steps
+    assert only.verdict == "refused" and "layer" in only.message
+
+
+def test_without_layer_the_first_index_still_needs_one_law():
+    # summing A[k, j] over j leaves k: Var[A] then claims one law for every k, which needs the iid premise
+    text = LAYERS + step("iid summation", "Sum(Var[A[k, j]], (j, 1, N))", "N*Var[A]")
+    (only,) = verify(loads(text, "t.toml", ARITIES)).steps
+    assert only.verdict == "refused"
+
+
+def test_layered_is_checked_at_load():
+    with pytest.raises(LoadError, match="'layered' is true or false"):
+        loads(LAYERS.replace("layered = false", 'layered = "no"') + step("algebra", "Var[A[j, k]]", "Var[A[j, k]]"),
+              "t.toml", ARITIES)
+    defined = LAYERS + '[definitions]\n"A[j+1, k]" = "A[j, k] + B[j, k]"\n' + step("algebra", "Var[A[j, k]]", "Var[A[j, k]]")
+    with pytest.raises(LoadError, match="declared layered = false, but a definition gives it"):
+        loads(defined, "t.toml", ARITIES)

@@ -29,7 +29,7 @@ from .compare import Comparison, compare
 from .counterexample import Counterexample, counterexample
 from .definitions import DefinitionError, negative_layers, shapes
 from .laws import declaration_problem
-from .derivation import FAMILY_FACTS, Assumption, Derivation, Step, written_arity
+from .derivation import FAMILY_FACTS, Assumption, Derivation, Step, is_layered, written_arity
 from .model import Model
 from .rules import APPROX, COMPROMISE, EQUAL, REQUIRES, RULES, Choices, Context, Obligation, ObligationFailed, RuleError
 from .timelimit import TimeLimitExceeded, time_limit
@@ -152,9 +152,10 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
 
 
 def layered_names(derivation: Derivation, found: dict) -> frozenset[str]:
-    """Random families whose first index is a layer: defined, or written with more than one index."""
+    """Random families whose first index is a layer (kernel.derivation.is_layered)."""
     arity = written_arity(derivation)
-    return frozenset(name for name in random_names(derivation) if name in found or arity.get(name, 0) > 1)
+    return frozenset(name for name in random_names(derivation)
+                     if is_layered(name, derivation.symbols, frozenset(found), arity))
 
 
 def random_names(derivation: Derivation) -> frozenset[str]:

@@ -22,6 +22,7 @@ class SymbolDecl:
     gradient_of: str | None = None        # g[l, u] = dL/d s[l, u] when gradient_of = "s"
     value: sp.Expr | None = None          # constant: its known value (a zero bias: 0); None when unknown
     law: sp.Expr | None = None            # random: the law of every primitive instance, e.g. Bernoulli(q)
+    layered: bool | None = None           # random: whether its first index is a layer (None: the default rule)
 
 
 FAMILY_FACTS = ("independent", "iid", "zero_mean", "symmetric")
@@ -119,6 +120,17 @@ def with_values(derivation: Derivation, values: dict) -> Derivation:
     steps = [replace(s, claim=put(s.claim), start=put(s.start)) for s in derivation.steps]
     definitions = [replace(d, rhs=put(d.rhs)) for d in derivation.definitions]
     return replace(derivation, steps=steps, definitions=definitions, values={**derivation.values, **values})
+
+
+def is_layered(name: str, symbols, defined: set[str] | frozenset[str], arity: dict[str, int]) -> bool:
+    """Whether the first index of family ``name`` is its layer: as declared (``layered = true/false``), else
+    when the family is defined (a definition's left side is F[i + c, ...]) or written somewhere with more than
+    one index. One rule for the kernel, the sampler and the documents."""
+    decl = symbols.get(name)
+    declared = getattr(decl, "layered", None)
+    if declared is not None:
+        return declared
+    return name in defined or arity.get(name, 0) > 1
 
 
 def written_arity(derivation: Derivation) -> dict[str, int]:

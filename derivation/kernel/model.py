@@ -579,6 +579,8 @@ class Model:
         """Whether the first index of ``instance`` is a layer: it has more indices, or its family is defined or
         written elsewhere with more (a variable with one index and no definition, X[j], has no layer)."""
         name = instance.base.name
+        if getattr(self.symbols.get(name), "layered", None) is not None:
+            return self.symbols[name].layered
         return len(instance.indices) > 1 or name in self.shapes or self.arity.get(name, 0) > 1
 
     def _identical_definition(self, instance: sp.Indexed, index: sp.Symbol, depth: int) -> Evidence:

@@ -205,12 +205,13 @@ def layer_of(x: sp.Indexed) -> sp.Expr:
     return x.indices[0]
 
 
-def representative(x: sp.Expr, var: sp.Symbol) -> sp.Expr:
-    """z[i, j] -> z[i] (the variable of layer i, any unit); a variable whose only index is the summed
-    unit, X[j] -> X (any sample). Anything that does not involve ``var`` stays as it is."""
+def representative(x: sp.Expr, var: sp.Symbol, layered: bool | None = None) -> sp.Expr:
+    """z[i, j] -> z[i] (the variable of layer i, any unit); a variable without a layer, X[j] or X[j, k] (declared
+    ``layered = false``) -> X (any instance). ``layered`` None: the first index is a layer when there are several.
+    Anything that does not involve ``var`` stays as it is."""
     if not isinstance(x, sp.Indexed) or var not in x.free_symbols:
         return x
-    if len(x.indices) > 1:
+    if layered if layered is not None else len(x.indices) > 1:
         return x.base[layer_of(x)]
     return sp.Symbol(x.base.name, real=True)
 
@@ -600,10 +601,12 @@ def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
                 raise ObligationFailed("identically distributed terms", sp.sstr(arg),
                                        f"a moment of a compound expression that depends on {var}")
             ctx.oblige("identically distributed terms", arg, ctx.model.identical(arg, var))
-            others = [ix for ix in arg.indices[1:] if var not in ix.free_symbols]
-            if len(arg.indices) > 1 and others:      # Var[W[i]] stands for every unit of layer i: all must agree
+            layered = ctx.model._layered(arg)
+            units = arg.indices[1:] if layered else arg.indices       # without a layer every index is a unit
+            others = [ix for ix in units if var not in ix.free_symbols]
+            if others:      # Var[W[i]] stands for every unit of layer i (Var[X] for every instance): all must agree
                 ctx.oblige("one law for every unit of the layer", arg, ctx.model.one_law_per_layer(arg))
-            return kind(representative(arg, var))
+            return kind(representative(arg, var, layered))
 
         for kind in (v.Var, v.E):
             body = map_moments(body, kind, lambda arg, k=kind: common(arg, k))

@@ -37,7 +37,7 @@ import sympy as sp
 
 from ..kernel import terms as v
 from ..kernel.activation import X
-from ..kernel.derivation import Assumption, Derivation, written_arity
+from ..kernel.derivation import Assumption, Derivation, is_layered, written_arity
 from .estimate import BATCHES, Z, moment_parts, standard_error
 from .laws import Law, choose, stable_seed, standard
 
@@ -112,8 +112,8 @@ class World:
         self.samples -= self.samples % BATCHES
         self.decl = self.derivation.symbols
         self.arity = written_arity(self.derivation)
-        self.layered = {name for name, count in self.arity.items()
-                        if count >= 2 or any(d.lhs.base.name == name for d in self.derivation.definitions)}
+        defined = {d.lhs.base.name for d in self.derivation.definitions}
+        self.layered = {name for name in self.arity if is_layered(name, self.decl, defined, self.arity)}
         self.index: dict[sp.Symbol, int] = {}
         self.sizes: dict[tuple, int] = {}
         self.params: dict[sp.Symbol, float] = {}
