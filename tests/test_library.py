@@ -7,6 +7,7 @@ import dataclasses
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -120,3 +121,23 @@ def test_renders_pdf(derivation, tmp_path):
     done = run("render", derivation.name, "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / f"{derivation.name}.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "examples").glob("*.toml")), ids=lambda p: p.stem)
+def test_examples_verify_and_their_mutants_are_refused(path):
+    example = load(str(path), ARITIES)
+    assert verify(example).ok
+    killed, survivors = 0, []
+    for position, step in enumerate(example.steps):
+        for mutant in _some(mutants(step.claim)):
+            if numerically_equal(mutant.expr, step.claim):
+                continue
+            steps = list(example.steps)
+            steps[position] = dataclasses.replace(step, claim=mutant.expr)
+            result = verify(dataclasses.replace(example, steps=steps[:position + 2]), refute=False)
+            if failed_ids(result) == [step.id]:
+                killed += 1
+            else:
+                survivors.append(f"{step.id} {mutant.operator}: {sp.sstr(mutant.expr)} -> failed {failed_ids(result)}")
+    assert not survivors, "\n".join(survivors)
+    assert killed >= 3
