@@ -11,8 +11,8 @@ import sympy as sp
 from . import terms as v
 from .definitions import fresh_index
 from .model import yes
-from .rules import Choices, Context, ObligationFailed, RuleError, changed_or_fail, map_moments, oblige_count, rule, \
-    split_coefficient
+from .rules import Choices, Context, ObligationFailed, RuleError, changed_or_fail, map_moments, oblige_count, \
+    oblige_independent_factors, rule, split_coefficient
 
 
 @rule("expectation linearity",
@@ -75,10 +75,7 @@ def product_mean(expr: sp.Expr, ctx: Context) -> sp.Expr:
         factors = sorted(sp.Mul.make_args(rand), key=sp.default_sort_key)
         if len(factors) < 2:
             return None
-        for position, factor in enumerate(factors[:-1]):
-            rest = sp.Mul(*factors[position + 1:])
-            ctx.oblige("independent factors", f"{sp.sstr(factor)} and {sp.sstr(rest)}",
-                       ctx.model.independent(factor, rest))
+        oblige_independent_factors(ctx, factors)
         return coeff * sp.Mul(*[v.E(factor) for factor in factors])
 
     return changed_or_fail(expr, map_moments(expr, v.E, split),
@@ -270,40 +267,29 @@ def covariance_bilinearity(expr: sp.Expr, ctx: Context) -> sp.Expr:
     over an index as a sum of covariances (its variable renamed where the other side uses the name).
     Obligation: each sum's count is a nonnegative integer from deterministic limits (a finite sum)."""
 
-    def left(a, b):
+    def linear(a, b, side):
+        """Cov[a, b] spread over the terms of argument ``side`` (0: a, 1: b); a term of the first that is a
+        single variable is spread over the second in turn."""
+        spread, other = (a, b) if side == 0 else (b, a)
         out = sp.S.Zero
-        for term in sp.Add.make_args(sp.expand_mul(a)):
+        for term in sp.Add.make_args(sp.expand_mul(spread)):
             coeff, rand = split_coefficient(term, ctx)
             if not ctx.is_random(rand):
                 continue                                   # Cov[c, Y] = 0
             if isinstance(rand, sp.Sum):
                 body, limit = v.peel(rand)
                 oblige_count(ctx, limit)
-                fresh = fresh_index(b.free_symbols | rand.free_symbols | body.free_symbols)
+                fresh = fresh_index(other.free_symbols | rand.free_symbols | body.free_symbols)
                 body, limit = body.xreplace({limit[0]: fresh}), (fresh, *limit[1:])
-                out += coeff * sp.Sum(left(body, b), limit)
+                pair = (body, other) if side == 0 else (other, body)
+                out += coeff * sp.Sum(linear(*pair, side), limit)
             else:
-                out += coeff * right(rand, b)
-        return out
-
-    def right(x, b):
-        out = sp.S.Zero
-        for term in sp.Add.make_args(sp.expand_mul(b)):
-            coeff, rand = split_coefficient(term, ctx)
-            if not ctx.is_random(rand):
-                continue
-            if isinstance(rand, sp.Sum):
-                body, limit = v.peel(rand)
-                oblige_count(ctx, limit)
-                fresh = fresh_index(x.free_symbols | rand.free_symbols | body.free_symbols)
-                body, limit = body.xreplace({limit[0]: fresh}), (fresh, *limit[1:])
-                out += coeff * sp.Sum(right(x, body), limit)
-            else:
-                out += coeff * v.Cov(x, rand)
+                pair = (rand, other) if side == 0 else (other, rand)
+                out += coeff * (linear(*pair, 1) if side == 0 else v.Cov(*pair))
         return out
 
     def split(a, b):
-        out = left(a, b)
+        out = linear(a, b, 0)
         return None if out == v.Cov(a, b) else out
 
     return changed_or_fail(expr, _map_covariances(expr, split),

@@ -147,6 +147,13 @@ def split_coefficient(term: sp.Expr, ctx: Context) -> tuple[sp.Expr, sp.Expr]:
     return sp.Mul(*const), sp.Mul(*rand)
 
 
+def oblige_independent_factors(ctx: Context, factors: list) -> None:
+    """Mutually independent factors: each independent of the product of the factors after it."""
+    for position, factor in enumerate(factors[:-1]):
+        rest = sp.Mul(*factors[position + 1:])
+        ctx.oblige("independent factors", f"{sp.sstr(factor)} and {sp.sstr(rest)}", ctx.model.independent(factor, rest))
+
+
 def oblige_count(ctx: Context, limit: tuple) -> None:
     var, lo, hi = limit
     ctx.oblige("a nonnegative integer count", f"{var} = {sp.sstr(lo)}..{sp.sstr(hi)}", ctx.model.count(lo, hi))
@@ -545,10 +552,7 @@ def product_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
         factors = list(sp.Mul.make_args(rand))
         if len(factors) < 2:
             return None
-        for position, factor in enumerate(factors[:-1]):
-            rest = sp.Mul(*factors[position + 1:])
-            ctx.oblige("independent factors", f"{sp.sstr(factor)} and {sp.sstr(rest)}",
-                       ctx.model.independent(factor, rest))
+        oblige_independent_factors(ctx, factors)
         return coeff**2 * _product(factors)
 
     def _product(factors):
