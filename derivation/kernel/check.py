@@ -31,7 +31,8 @@ from .definitions import DefinitionError, negative_layers, shapes
 from .laws import declaration_problem
 from .derivation import FAMILY_FACTS, Assumption, Derivation, Step, is_layered, written_arity
 from .model import Model
-from .rules import APPROX, COMPROMISE, EQUAL, REQUIRES, RULES, Choices, Context, Obligation, ObligationFailed, RuleError
+from .rules import APPROX, COMPROMISE, EQUAL, REQUIRES, RULES, Choices, Context, Obligation, ObligationFailed, RuleError, \
+    negative_binder
 from .timelimit import TimeLimitExceeded, time_limit
 
 STEP_SECONDS = 20
@@ -226,6 +227,9 @@ def _apply(rule, step: Step, inputs: list, ctx: Context):
         raise RuleError("'at' applies a rule to a subexpression of one input expression (not an equation)")
     if not inputs[0].has(step.at):
         raise RuleError(f"{sp.sstr(step.at)} (the step's 'at') does not occur in {sp.sstr(inputs[0])}")
+    below = negative_binder(inputs[0], step.at)
+    if below:
+        raise RuleError(f"'at' cannot be used here: {below}")
     found = rule.apply(step.at, ctx)
     options = found if isinstance(found, Choices) else (found,)
     if any(isinstance(o, sp.Equality) for o in options):

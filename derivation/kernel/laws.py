@@ -60,12 +60,12 @@ def declaration_problem(symbols: dict[str, SymbolDecl], assumptions: dict[str, A
                         definitions: list[Definition] | tuple) -> tuple[str, str] | None:
     """(where, what) for the first declared law or premise equation that is refused; None when all hold."""
     probabilities = {n for n, d in symbols.items() if d.kind == "probability"}
+    defined = {d.lhs.base.name for d in definitions}
     for name, decl in symbols.items():
         if decl.law is not None:
-            problem = invalid_law(decl.law, probabilities)
+            problem = invalid_law(decl.law, probabilities) or _law_against_premises(name, decl, assumptions, defined)
             if problem:
-                return f"symbol '{name}'", f"{sp.sstr(decl.law)} is not a law: {problem}"
-    defined = {d.lhs.base.name for d in definitions}
+                return f"symbol '{name}'", f"{sp.sstr(decl.law)} is not a law it can have: {problem}"
     centred = {n for a in assumptions.values() for n in a.zero_mean | a.symmetric}
     seen: dict[sp.Expr, sp.Expr] = {}
     for aid, assumption in assumptions.items():
@@ -78,14 +78,31 @@ def declaration_problem(symbols: dict[str, SymbolDecl], assumptions: dict[str, A
     return None
 
 
+def _law_against_premises(name: str, decl: SymbolDecl, assumptions: dict[str, Assumption], defined: set) -> str:
+    """A declared law must agree with what assumptions declare of the family (a mean other than 0 for a family
+    declared centred, or a law not symmetric about 0 for one declared symmetric, would let anything follow), and
+    only a primitive family can have one (a defined family or a gradient is computed)."""
+    if name in defined or decl.gradient_of:
+        return f"{name} is computed ({'by the chain rule' if decl.gradient_of else 'by its definition'}), not drawn"
+    mean = sp.cancel(v.raw_moment(decl.law, 1))
+    for aid, assumption in assumptions.items():
+        if name in assumption.zero_mean and mean != 0:
+            return f"its mean is {sp.sstr(mean)}, and {aid} declares {name} centred"
+        symmetric = isinstance(decl.law, v.Uniform) and sp.expand(decl.law.args[0] + decl.law.args[1]) == 0 or \
+            isinstance(decl.law, v.Normal) and decl.law.args[0] == 0
+        if name in assumption.symmetric and not symmetric:
+            return f"it is not symmetric about 0, and {aid} declares {name} symmetric"
+    return ""
+
+
 def _fact_problem(fact, symbols: dict[str, SymbolDecl], defined: set, centred: set, seen: dict) -> str:
     if not isinstance(fact, sp.Equality) or not isinstance(fact.lhs, (v.Var, v.E)) \
             or not isinstance(fact.lhs.args[0], sp.Symbol):
         return "must be Var[X] == c or E[X] == c for a random family X"
     family = fact.lhs.args[0].name
     decl = symbols.get(family)
-    if decl is None or decl.kind != "random" or family in defined:
-        return f"is about {family}, which is not a random family without a definition"
+    if decl is None or decl.kind != "random" or family in defined or decl.gradient_of:
+        return f"is about {family}, which is not a random family without a definition (a gradient is computed)"
     rhs = fact.rhs
     if rhs.atoms(sp.Indexed, *v.MOMENTS) or any(
             symbols.get(s.name) is None or symbols[s.name].kind not in ("positive", "probability", "real", "size")

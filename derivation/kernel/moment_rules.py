@@ -9,10 +9,10 @@ from __future__ import annotations
 import sympy as sp
 
 from . import terms as v
-from .definitions import fresh_index
+from .definitions import fresh_index, rename_bound
 from .model import yes
 from .rules import Choices, Context, ObligationFailed, RuleError, changed_or_fail, map_moments, oblige_count, \
-    oblige_independent_factors, rule, split_coefficient
+    negative_binder, oblige_independent_factors, oblige_law, rule, split_coefficient
 
 
 @rule("expectation linearity",
@@ -120,7 +120,8 @@ def law_moments(expr: sp.Expr, ctx: Context) -> sp.Expr:
     no definition gives; the law was checked valid when the file loaded)."""
 
     def law_of(x):
-        if isinstance(x, (*v.DISTRIBUTIONS, v.Bernoulli)):
+        if isinstance(x, v.DISTRIBUTIONS):
+            oblige_law(ctx, x)                 # written in place: deterministic parameters, a valid law
             return x
         law = _declared_law(x, ctx)
         if law is not None:
@@ -174,6 +175,9 @@ def substitution(expr: sp.Expr, ctx: Context) -> sp.Expr:
         if captured:
             raise RuleError(f"substituting step {step_id} would put {', '.join(sorted(map(str, captured)))} under a "
                             f"sum over it")
+        below = negative_binder(out, fact.lhs)
+        if below:
+            raise RuleError(f"step {step_id} cannot be substituted here: {below}")
         replaced = out.xreplace({fact.lhs: fact.rhs})
         if replaced == out:
             raise RuleError(f"{sp.sstr(fact.lhs)} (the left side of step {step_id}) does not occur in {sp.sstr(out)}")
@@ -219,9 +223,13 @@ def telescoping(expr: sp.Expr, ctx: Context) -> sp.Expr:
             top = instance.indices[0]
             if top.is_Integer and top < 0:
                 raise ObligationFailed("a nonnegative layer", sp.sstr(instance), f"the layer {top} is negative")
-            t = fresh_index(expr.free_symbols | branch.free_symbols | {s for s in top.free_symbols})
+            # no capture: the branch's own summation variables renamed away from every name in the input (bound
+            # ones too) and in the instance, and the new layer variable fresh among all of them
+            avoid = expr.atoms(sp.Symbol) | lhs.free_symbols | instance.free_symbols
+            safe = rename_bound(branch, avoid)
+            t = fresh_index(avoid | safe.atoms(sp.Symbol))
             units = dict(zip(lhs.indices[1:], instance.indices[1:]))
-            term = branch.xreplace({**units, step: t})
+            term = safe.xreplace({**units, step: t})
             mapping[instance] = lhs.base[(0, *instance.indices[1:])] + sp.Sum(term, (t, 0, top - 1))
             ctx.oblige("a telescoping definition", instance,
                        yes(f"{definition.text} := {sp.sstr(definition.rhs)} adds a branch to the layer below, so "

@@ -154,6 +154,23 @@ def oblige_independent_factors(ctx: Context, factors: list) -> None:
         ctx.oblige("independent factors", f"{sp.sstr(factor)} and {sp.sstr(rest)}", ctx.model.independent(factor, rest))
 
 
+def negative_binder(expr: sp.Expr, target: sp.Expr) -> str:
+    """Index symbols stand for nonnegative integers (the format's convention), so an equation about ``target``
+    with a free index k is established for k >= 0 only. Where a sum in ``expr`` binds k around ``target``, its
+    values must stay >= 0: its lower limit shown nonnegative (index symbols in it taken >= 0). '' when they do."""
+    free = {s for s in target.free_symbols if s.is_integer}
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Sum) and node.function.has(target):
+            for var, lo, _ in node.limits:
+                if var not in free:
+                    continue
+                low = sp.expand(lo).xreplace({s: sp.Dummy(s.name, integer=True, nonnegative=True)
+                                              for s in lo.free_symbols if s.is_integer})
+                if low.is_nonnegative is not True:
+                    return f"the sum over {var} from {sp.sstr(lo)} takes {var} below 0, where {sp.sstr(target)} is not established"
+    return ""
+
+
 def oblige_count(ctx: Context, limit: tuple) -> None:
     var, lo, hi = limit
     ctx.oblige("a nonnegative integer count", f"{var} = {sp.sstr(lo)}..{sp.sstr(hi)}", ctx.model.count(lo, hi))

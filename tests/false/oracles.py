@@ -1293,3 +1293,50 @@ def p_linearity_of_square():
 @oracle
 def p_product_mean_same_variable():
     return exactly(gaussian_moment(1, 1, 1) ** 2, gaussian_moment(1, 1, 2), "X ~ Normal(1, 1): E[X]**2 against E[X*X]")
+
+
+# ------------------------------------------------------------------ found by an adversarial review of the general rules
+
+
+@oracle
+def p_telescoping_capture():
+    r = rng(47)
+    w0, w1 = r.standard_normal(SAMPLES), r.standard_normal(SAMPLES)        # W[0, 1, k], W[1, 1, k]; y[0, k] = 0
+    return versus_samples(4.0, w0 + w1, "L = 2, N = 1, y[0, k] = 0, W ~ N(0, 1) iid: Var[y[2, k]] against L**2*N = 4")
+
+
+@oracle
+def p_law_random_parameter():
+    x = sp.Symbol("x", positive=True)
+    u = sp.Symbol("u", real=True)
+    mean_given = sp.integrate(u / x, (u, 0, x))           # E[U | X = x] for U ~ Uniform(0, x): x/2, a function of X
+    values = [mean_given.subs(x, 1), mean_given.subs(x, 3)]
+    # E[Uniform(0, X)] is one number, E[X]/2 = 1; the file treats it as the random X/2 and gets Var[X/2] = 1/4
+    number = sum(values) / 2
+    return exactly(sp.Rational(1, 4), (number - number) ** 2, "X = 1 or 3: E[Uniform(0, X)] = 1 is a number, Var = 0")
+
+
+@oracle
+def p_substitution_negative_index():
+    mean = sp.Symbol("EX", real=True)
+    k, l = sp.symbols("k l", integer=True)
+    left = sum(mean + kk for kk in (-2, -1))                       # the summand E[X] + k at k = -2, -1
+    right = sum(mean + sum(1 for _ in range(0, kk)) for kk in (-2, -1))   # empty sums (range(0, k) for k < 0) are 0
+    return exactly(sp.expand(right - left).subs(mean, 0), 0, "Sum over k = -2, -1: right side minus left side")
+
+
+@oracle
+def p_law_against_zero_mean():
+    p = sp.Rational(3, 10)
+    mean = 0 * p + 1 * (1 - p)                                      # E[Bernoulli(1 - p)], enumerated
+    return Defect(mean if mean != 0 else None, "a Bernoulli(1 - p) mask has mean 1 - p = 7/10, not 0")
+
+
+@oracle
+def p_gradient_fact():
+    r = rng(48)
+    n = 4
+    w, g = r.standard_normal((SAMPLES, n)), r.standard_normal((SAMPLES, n))   # unit variances, independent
+    variance, _ = variance_estimate((w * g).sum(axis=1))
+    return Defect(variance if abs(variance - 1) > 0.5 else None,
+                  f"the chain rule gives Var[g[i, k]] = N Var[W] Var[g] = {variance:.2f} for N = 4, not 1")
