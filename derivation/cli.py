@@ -443,7 +443,8 @@ def _layer_results(derivation) -> dict:
     std ``sigma`` in the fans n[i], n[i+1] (none for a derivation without them: no number questions)."""
     import sympy as sp
 
-    name = {"glorot": "Glorot", "he": "He", "lecun": "LeCun"}.get(derivation.name, "the derivation's")
+    name = {"glorot": "Glorot", "he": "He", "lecun": "LeCun", "he_fanout": "He fan_out"}.get(derivation.name,
+                                                                                            "the derivation's")
     results = _verified_results(derivation)
     labels = {"a": f"{name} uniform bound", "sigma": f"{name} normal std"}
     return {labels[key]: formula for key, formula in results.items() if key in labels

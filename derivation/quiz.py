@@ -197,7 +197,9 @@ def _number_question(label: str, fan_in: int, fan_out: int, value: sp.Expr) -> Q
              "He normal std": "sigma = sqrt(2/fan_in) for ReLU",
              "He uniform bound": "a = sqrt(6/fan_in) for ReLU",
              "LeCun uniform bound": "a = sqrt(3/fan_in)",
-             "LeCun normal std": "sigma = sqrt(1/fan_in)"}
+             "LeCun normal std": "sigma = sqrt(1/fan_in)",
+             "He fan_out normal std": "sigma = sqrt(2/fan_out) for ReLU",
+             "He fan_out uniform bound": "a = sqrt(6/fan_out) for ReLU"}
 
     def judge(text: str) -> Judgement:
         try:
