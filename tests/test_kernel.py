@@ -345,7 +345,12 @@ def test_identical_distribution_needs_the_iid_premise_and_a_layer_that_stays():
 def test_one_law_per_layer():
     mdl = model()
     assert mdl.one_law_per_layer(W[i, j, k])
-    assert not mdl.one_law_per_layer(s[i, k])                         # defined: not decided
+    # defined: decided index by index (s[i, k] depends on k only through iid weights independent of the rest)
+    decided = mdl.one_law_per_layer(s[i, k])
+    assert decided and "does not depend on any unit index" in decided.text
+    # a definition in which the unit index scales the value: the units of a layer have different laws
+    scaled = model(LAYERED + (Definition(X[i + 1, k], k * z[i, k], "X[i+1, k]"),))
+    assert not scaled.one_law_per_layer(X[i, k])
 
 
 def test_counts_need_declared_sizes_and_no_moments():
