@@ -70,7 +70,7 @@ class ProofLatexPrinter(LatexPrinter):
     def __init__(self, notation: Notation, settings=None):
         # a long numerator over a short denominator prints as a coefficient (\frac{1}{2} \sum ...), which the
         # line breaking can split, instead of one fraction as wide as the whole line
-        super().__init__({"order": "none", "long_frac_ratio": 4, **(settings or {})})
+        super().__init__({"order": "none", "long_frac_ratio": 12, **(settings or {})})
         self.notation = notation
 
     def _name(self, name: str) -> str:
@@ -78,8 +78,12 @@ class ProofLatexPrinter(LatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         """A declared symbol with a ``latex`` field (d as d_{k}); every other name as SymPy prints it."""
+        default = super()._print_Symbol(expr, style)
         declared = self.notation.latex_names.get(expr.name)
-        return declared if declared else super()._print_Symbol(expr, style)
+        while declared and declared.startswith("{") and declared.endswith("}") and declared[1:-1].count("{") == \
+                declared[1:-1].count("}"):
+            declared = declared[1:-1]                     # {\alpha} is \alpha, which SymPy prints already
+        return declared if declared and declared != default else default
 
     def doprint(self, expr) -> str:
         return tex_math_ascii(super().doprint(expr))      # a symbol named σ as \sigma: pdflatex reads ASCII
