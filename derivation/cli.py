@@ -24,13 +24,39 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         from .report import safe
-        self.exit(EXIT_BAD_INPUT, safe(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
+        self.exit(EXIT_BAD_INPUT, safe(f"{self.prog}: error: {message}{did_you_mean(message)} "
+                                       f"(see {self.prog} --help)") + "\n")
+
+
+def did_you_mean(message: str) -> str:
+    """For argparse's "invalid choice: 'verfy' (choose from 'verify', ...)": "; did you mean 'verify'?" when one
+    choice is close (difflib's ratio >= 0.6), else ''."""
+    import difflib
+    import re
+    found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if not found:
+        return ""
+    close = difflib.get_close_matches(found.group(1), re.findall(r"'([^']*)'", found.group(2)), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _version() -> str:
+    """The package and SymPy versions (SymPy's read from its metadata: `--version` imports nothing heavy)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+    try:
+        sympy = version("sympy")
+    except PackageNotFoundError:
+        sympy = "not installed"
+    return f"derivation {__version__} (SymPy {sympy})"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="derivation",
         description="Machine-check a mathematical derivation step by step with SymPy.")
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     verify = commands.add_parser("verify", help="verify a derivation, step by step")
     verify.add_argument("derivation", nargs="?", default="glorot",

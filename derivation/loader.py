@@ -58,8 +58,11 @@ def resolve(name_or_path: str) -> tuple[str, str]:
     path = Path(name_or_path)
     try:
         if not path.is_file():
+            import difflib
             known = ", ".join(builtin_names())
-            raise LoadError(name_or_path, None, f"no such file, and not a built-in derivation ({known})")
+            close = difflib.get_close_matches(name_or_path, builtin_names(), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise LoadError(name_or_path, None, f"no such file, and not a built-in derivation ({known}){hint}")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise LoadError(name_or_path, None, f"file is larger than {MAX_FILE_BYTES} bytes")
         with path.open("rb") as file:                 # read bounded: the file may have grown since stat

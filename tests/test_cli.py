@@ -175,3 +175,26 @@ def test_readme_lists_every_rule():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for name in RULES:
         assert f"`{name}`" in readme, name
+
+
+def test_version_names_the_package_and_sympy():
+    import sympy
+    from derivation import __version__
+    code, out, err = run("--version")
+    assert code == 0 and out.strip() == f"derivation {__version__} (SymPy {sympy.__version__})" and not err
+
+
+@pytest.mark.parametrize("args, suggestion", [
+    (["verfy"], "did you mean 'verify'?"), (["rendr"], "did you mean 'render'?"),
+    (["verify", "glorrot"], "did you mean 'glorot'?"), (["verify", "he-fanout"], "did you mean 'he_fanout'?"),
+])
+def test_did_you_mean(args, suggestion):
+    code, _, err = run(*args)
+    assert code == 2 and suggestion in err and len(err.strip().splitlines()) == 1
+
+
+def test_no_suggestion_when_nothing_is_close():
+    code, _, err = run("verify", "zzzz")
+    assert code == 2 and "did you mean" not in err
+    code, _, err = run("qqqqqq")
+    assert code == 2 and "did you mean" not in err
