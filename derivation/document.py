@@ -228,7 +228,7 @@ def _results(verification: Verification, by_id, shown) -> list[Result]:
     """The results, each marked established only when no step it rests on failed."""
     d = verification.derivation
     holds = established(verification)
-    subject_of = dict(zip((s.id for s in d.steps), subjects(d)))
+    subject_of = subjects(d)
     starts = {}                                     # a chain's subject as its author wrote it (the start's text)
     for step in d.steps:
         if step.start is not None:

@@ -50,7 +50,7 @@ def explain(v: Verification, step_id: str | None = None) -> list[Explanation]:
     chosen = [r for r in v.steps if step_id is None or r.step.id == step_id]
     if not chosen:
         raise KeyError(step_id)
-    subject_of = dict(zip((s.id for s in d.steps), subjects(d)))
+    subject_of = subjects(d)
     return [_one(v, r, subject_of[r.step.id], in_depth=step_id is not None) for r in chosen]
 
 

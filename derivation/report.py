@@ -15,7 +15,7 @@ from .printing import plain, pretty
 from .kernel.rules import RULES
 from .typeset import Notation, latex, readable
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES
-from .kernel.check import UNPROVEN
+from .kernel.check import UNPROVEN, random_names, sources
 from .kernel.terms import peel
 from .kernel.counterexample import Counterexample
 from .verify import ASSUMPTION, INAPPLICABLE, REFUSED, WRONG, StepResult, Verification, subjects
@@ -127,25 +127,19 @@ def statement(v: Verification, result: StepResult) -> sp.Expr:
     """What a result states: its claim when that is an equation or its chain has no subject (a step combining
     others, a chain from a premise), else ``Eq(subject, claim)``."""
     claim = result.step.claim
-    subject = dict(zip((s.id for s in v.derivation.steps), subjects(v.derivation))).get(result.step.id)
+    subject = subjects(v.derivation).get(result.step.id)
     if isinstance(claim, sp.Equality) or subject is None or isinstance(subject, sp.Equality):
         return claim
     return sp.Eq(subject, claim, evaluate=False)
 
 
 def dependencies(v: Verification) -> dict[str, frozenset[str]]:
-    """For each step, the steps it rests on, itself included: its ``from`` steps, or without ``start`` and
-    ``from`` the previous step, and transitively what those rest on (a ``start`` alone rests on nothing). A rule
-    that takes the chain's expression and uses its ``from`` steps as facts (substitution) rests on both, as the
-    kernel gives it both (``kernel.check``)."""
+    """For each step, the steps it rests on, itself included: the steps the kernel gives it (``kernel.check.sources``)
+    and, transitively, what those rest on (a ``start`` alone rests on nothing)."""
     out: dict[str, frozenset[str]] = {}
     previous = None
     for step in v.derivation.steps:
-        chained = (previous,) if previous is not None and step.start is None else ()
-        if step.rule in RULES and RULES[step.rule].arity == 0:
-            refs = chained + tuple(step.inputs)
-        else:
-            refs = tuple(step.inputs) if step.start is not None or step.inputs else chained
+        refs = sources(step, previous)
         out[step.id] = frozenset({step.id}).union(*(out.get(ref, frozenset({ref})) for ref in refs))
         previous = step.id
     return out
@@ -210,17 +204,13 @@ def named(expr: sp.Expr | None, sources: tuple, indices: tuple[str, ...] = ()) -
     return rename(expr, frozenset())
 
 
-def _random_names(v: Verification) -> frozenset[str]:
-    return frozenset(name for name, decl in v.derivation.symbols.items() if decl.kind == "random")
-
-
 def shown_ratio(v: Verification, r: StepResult) -> sp.Expr | None:
     """claimed / derived when it is free of random variables (the comparison already leaves out moments, laws and
     the activation), with the summation variables named as written; else None."""
     ratio = r.comparison.ratio if r.comparison is not None and not r.comparison.equal else None
     if ratio is None:
         return None
-    random = _random_names(v)
+    random = random_names(v.derivation)
     if any(getattr(a, "name", None) in random for a in ratio.atoms(sp.Symbol, sp.IndexedBase)):
         return None
     return named(ratio, (r.step.claim, r.derived), _indices(v))

@@ -133,8 +133,8 @@ def test_a_rule_that_runs_too_long_is_reported_not_hung(monkeypatch):
 
 def test_steps_combining_others_have_no_chain_subject():
     subjects = engine.subjects(glorot_with("F4", "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))"))
-    assert subjects[0] == v.Var(z[i + 1, k]) and subjects[6] == v.Var(z[i + 1, k])
-    assert subjects[14] is None                     # D1: from F6 and B6
+    assert subjects["F0"] == v.Var(z[i + 1, k]) and subjects["F6"] == v.Var(z[i + 1, k])
+    assert subjects["D1"] is None                   # D1: from F6 and B6
 
 
 def test_he_through_the_engine_uses_the_rectifier_check_and_the_slope():

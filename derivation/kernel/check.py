@@ -138,7 +138,9 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
     chain = _Chain()
     results: list[StepResult] = []
     previous: Step | None = None
-    for step, subject in zip(derivation.steps, subjects(derivation)):
+    subject_of = subjects(derivation)
+    for step in derivation.steps:
+        subject = subject_of[step.id]
         result = _check_step(step, previous, subject, chain, derivation, computed, check, rectifier, assumption_results,
                              found)
         chain.status[step.id] = result
@@ -170,16 +172,28 @@ def _fact(expr: sp.Expr | None, subject: sp.Expr | None) -> sp.Expr | None:
     return sp.Eq(subject, expr, evaluate=False)
 
 
-def subjects(derivation: Derivation) -> list[sp.Expr | None]:
-    """For each step, the expression its chain started from (None for steps that combine others)."""
-    out, subject = [], None
+def subjects(derivation: Derivation) -> dict[str, sp.Expr | None]:
+    """For each step id, the expression its chain started from (None for steps that combine others; a rule that
+    takes the chain's expression and cites facts with ``from`` keeps the chain)."""
+    out, subject = {}, None
     for step in derivation.steps:
         if step.start is not None:
             subject = step.start
         elif step.inputs and RULES[step.rule].arity != 0:
             subject = None
-        out.append(subject)
+        out[step.id] = subject
     return out
+
+
+def sources(step: Step, previous: str | None) -> tuple[str, ...]:
+    """The earlier steps a step takes (``previous``: the id of the step before it): its ``from`` steps; without
+    ``start`` and ``from``, the previous step; for a rule that takes the chain's expression and cites facts
+    (arity 0, substitution), the previous step (without ``start``) and then its ``from`` steps. One rule for the
+    engine, the reports and the sampled semantics."""
+    chained = (previous,) if previous is not None and step.start is None else ()
+    if RULES[step.rule].arity == 0:
+        return chained + tuple(step.inputs)
+    return tuple(step.inputs) if step.start is not None or step.inputs else chained
 
 
 def _assumption_result(a: Assumption, check, rectifier, found, derivation: Derivation) -> AssumptionResult:
@@ -241,20 +255,15 @@ def _apply(rule, step: Step, inputs: list, ctx: Context):
 def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, derivation: Derivation,
                 computed: ActivationCheck, check, rectifier, assumptions, found) -> StepResult:
     rule = RULES[step.rule]
-    refs = list(step.inputs)
+    refs = list(sources(step, previous.id if previous is not None else None))
     cited_facts: tuple = ()
     if rule.arity == 0:           # the chain's expression; the steps in 'from' are facts the rule may use
-        cited_facts = tuple((ref, chain.facts[ref]) for ref in refs)
-        chained = [] if step.start is not None else ([previous.id] if previous is not None else [])
+        cited_facts = tuple((ref, chain.facts[ref]) for ref in step.inputs)
+        chained = refs[:len(refs) - len(step.inputs)]
         inputs = [step.start] if step.start is not None else [chain.handed_on[ref] for ref in chained]
-        refs = chained + refs
-    elif step.start is not None:
-        inputs = [step.start] + [chain.facts[ref] if rule.arity > 1 else chain.handed_on[ref] for ref in refs]
-    elif refs:
-        inputs = [chain.facts[ref] if rule.arity > 1 else chain.handed_on[ref] for ref in refs]
     else:
-        refs = [previous.id] if previous is not None else []
-        inputs = [chain.handed_on[ref] for ref in refs]
+        taken = [chain.facts[ref] if rule.arity > 1 else chain.handed_on[ref] for ref in refs]
+        inputs = ([step.start] if step.start is not None else []) + taken
     before = [chain.status[ref] for ref in refs]
     premise_steps = {p for r in before for p in r.premise_steps}
     if step.start is not None and isinstance(step.start, sp.Equality):

@@ -27,7 +27,7 @@ import numpy as np
 import sympy as sp
 
 from ..kernel import terms as v
-from ..kernel.check import Verification, StepResult
+from ..kernel.check import Verification, StepResult, sources, subjects
 from ..kernel.derivation import Derivation, Step
 from ..kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
 from .estimate import BATCHES, Z, Agreement, Reading, agree
@@ -77,8 +77,8 @@ def examine(verification: Verification, activation: sp.Expr | None, seed: int = 
     third = verification.activation.third if verification.activation is not None and \
         verification.activation.holds else None
     chains = chain_uses(derivation)
-    subjects = chain_subjects(derivation)
-    return [examine_step(derivation, result, subjects[result.step.id], chains[result.step.id], activation, third,
+    subject_of = subjects(derivation)
+    return [examine_step(derivation, result, subject_of[result.step.id], chains[result.step.id], activation, third,
                          seed, samples) for result in verification.steps]
 
 
@@ -405,27 +405,11 @@ def _equations(world: World, step: Step, claim: sp.Equality, given: sp.Equality)
 
 
 def chain_uses(derivation: Derivation) -> dict[str, frozenset[str]]:
-    """For each step, the assumptions cited by it and every step it rests on (transitively)."""
+    """For each step, the assumptions cited by it and every step it rests on (transitively), through the steps
+    the kernel gives it (``kernel.check.sources``: structure, not a rule's computation)."""
     out: dict[str, frozenset[str]] = {}
     previous = None
     for step in derivation.steps:
-        chained = [previous] if previous and step.start is None else []
-        if step.rule in RULES and RULES[step.rule].arity == 0:      # the chain, and the facts cited with 'from'
-            sources = chained + list(step.inputs)
-        else:
-            sources = list(step.inputs) if step.inputs else chained
-        out[step.id] = frozenset(step.uses).union(*(out.get(s, frozenset()) for s in sources))
+        out[step.id] = frozenset(step.uses).union(*(out.get(s, frozenset()) for s in sources(step, previous)))
         previous = step.id
-    return out
-
-
-def chain_subjects(derivation: Derivation) -> dict[str, sp.Expr | None]:
-    """For each step, the expression its chain started from (None for a step that combines others)."""
-    out, subject = {}, None
-    for step in derivation.steps:
-        if step.start is not None:
-            subject = step.start
-        elif step.inputs and (step.rule not in RULES or RULES[step.rule].arity != 0):   # facts keep the chain
-            subject = None
-        out[step.id] = subject
     return out

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..kernel.check import Verification
-from .examine import Examination, chain_subjects, chain_uses, examine_step
+from ..kernel.check import subjects
+from .examine import Examination, chain_uses, examine_step
 
 WORLDS = 3                   # models tried per claim
 SAMPLES = 20_000
@@ -44,7 +45,7 @@ def refute(verification: Verification, step_id: str, activation: sp.Expr | None,
     result = next(r for r in verification.steps if r.step.id == step_id)
     third = verification.activation.third if verification.activation is not None and \
         verification.activation.holds else None
-    subject = chain_subjects(derivation)[step_id]
+    subject = subjects(derivation)[step_id]
     chain = chain_uses(derivation)[step_id]
     for seed in range(worlds):
         found = examine_step(derivation, result, subject, chain, activation, third, seed, samples)
