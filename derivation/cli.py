@@ -24,20 +24,17 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         from .report import safe
-        self.exit(EXIT_BAD_INPUT, safe(f"{self.prog}: error: {message}{did_you_mean(message)} "
+        self.exit(EXIT_BAD_INPUT, safe(f"{self.prog}: error: {message}{_suggestion(message)} "
                                        f"(see {self.prog} --help)") + "\n")
 
 
-def did_you_mean(message: str) -> str:
-    """For argparse's "invalid choice: 'verfy' (choose from 'verify', ...)": "; did you mean 'verify'?" when one
-    choice is close (difflib's ratio >= 0.6), else ''."""
-    import difflib
+def _suggestion(message: str) -> str:
+    """For argparse's "invalid choice: 'verfy' (choose from 'verify', ...)": the closest choice, if one is close."""
     import re
+
+    from .diagnose import did_you_mean
     found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
-    if not found:
-        return ""
-    close = difflib.get_close_matches(found.group(1), re.findall(r"'([^']*)'", found.group(2)), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return did_you_mean(found.group(1), re.findall(r"'([^']*)'", found.group(2))) if found else ""
 
 
 def _version() -> str:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Collection
 
 import sympy as sp
@@ -36,6 +37,12 @@ def swapped_fans(claimed: sp.Expr, correct: sp.Expr, sizes: Collection[str] = SI
     """``n[i] and n[i + 1] are swapped`` when exchanging them in ``claimed`` gives ``correct``; else None."""
     pair = swapped_sizes(claimed, correct, sizes)
     return None if pair is None else f"{plain(pair[0])} and {plain(pair[1])} are swapped"
+
+
+def did_you_mean(word: str, choices: Collection[str]) -> str:
+    """``; did you mean 'verify'?`` for the choice closest to a mistyped ``word`` (difflib's ratio >= 0.6), or ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _equal(a: sp.Expr, b: sp.Expr) -> bool:

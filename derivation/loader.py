@@ -58,11 +58,10 @@ def resolve(name_or_path: str) -> tuple[str, str]:
     path = Path(name_or_path)
     try:
         if not path.is_file():
-            import difflib
+            from .diagnose import did_you_mean
             known = ", ".join(builtin_names())
-            close = difflib.get_close_matches(name_or_path, builtin_names(), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise LoadError(name_or_path, None, f"no such file, and not a built-in derivation ({known}){hint}")
+            raise LoadError(name_or_path, None, f"no such file, and not a built-in derivation ({known})"
+                                                f"{did_you_mean(name_or_path, builtin_names())}")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise LoadError(name_or_path, None, f"file is larger than {MAX_FILE_BYTES} bytes")
         with path.open("rb") as file:                 # read bounded: the file may have grown since stat
@@ -254,10 +253,6 @@ class _Reader:
         assumptions = self.assumptions(data.get("assumptions", {}), symbols, names)
         definitions = self.definitions(data.get("definitions", {}), names, symbols)
         self.check_facts(assumptions, symbols, definitions)
-        for d in definitions:
-            if symbols[d.lhs.base.name].layered is False:
-                raise self.error(f"symbol '{d.lhs.base.name}'", "is declared layered = false, but a definition gives it "
-                                 "layer by layer (the first index of a definition's left side is its layer)")
         sections, steps = self.steps(data.get("sections"), names, assumptions)
         summary = self.string(data, "summary", None, required=False)
         sheet = {key: self.string(data, key, None, required=False) for key in ("differs", "suits")}
@@ -414,7 +409,7 @@ class _Reader:
 
     def check_facts(self, assumptions: dict[str, Assumption], symbols: dict[str, SymbolDecl],
                     definitions: list[Definition]) -> None:
-        """The kernel's checks of declared laws and premise equations (kernel.laws), as bad input (exit 2)."""
+        """The kernel's checks of declarations (kernel.laws: laws, premise equations, layers), as bad input (exit 2)."""
         problem = declaration_problem(symbols, assumptions, definitions)
         if problem:
             where, message = problem

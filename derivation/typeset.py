@@ -101,7 +101,8 @@ class ProofLatexPrinter(LatexPrinter):
         return tex
 
     def _moment(self, name: str, expr, exp=None) -> str:
-        tex = rf"{name}\left[\,{self._print(expr.args[0])}\,\right]"
+        inner = r",\ ".join(self._print(a) for a in expr.args)          # Cov[X, Y]: two arguments
+        tex = rf"{name}\left[\,{inner}\,\right]"
         return tex if exp is None else rf"{{{tex}}}^{{{exp}}}"
 
     def _print_Var(self, expr, exp=None):
@@ -111,8 +112,7 @@ class ProofLatexPrinter(LatexPrinter):
         return self._moment(r"\mathbb{E}", expr, exp)
 
     def _print_Cov(self, expr, exp=None):
-        tex = rf"\operatorname{{Cov}}\left[\,{self._print(expr.args[0])},\ {self._print(expr.args[1])}\,\right]"
-        return tex if exp is None else rf"{{{tex}}}^{{{exp}}}"
+        return self._moment(r"\operatorname{Cov}", expr, exp)
 
     def _print_Pow(self, expr, **kwargs):
         tex = super()._print_Pow(expr, **kwargs)

@@ -121,7 +121,6 @@ class RectifierCheck:
     homogeneous: bool
     second_moment: sp.Expr | None
     derivative_moment: sp.Expr | None = None   # E[f'(x)^2] for x symmetric without an atom at 0
-    derivative_at_zero: sp.Expr | None = None  # f'(0) when both one-sided derivatives agree, else None
 
     @property
     def holds(self) -> bool:
@@ -149,7 +148,6 @@ def check_rectifier(name: str, fx: sp.Expr) -> RectifierCheck:
             # E[f'(s)^2] = (f'(0+)^2 + f'(0-)^2)/2, the one-sided slopes differentiated on each half-line
             slopes = (sp.diff(halves[0], p), -sp.diff(halves[1], p))
             derivative = sp.factor(sp.simplify((slopes[0] ** 2 + slopes[1] ** 2) / 2))
-            at_zero = slopes[0] if sp.simplify(slopes[0] - slopes[1]) == 0 else None
-            return RectifierCheck(name, fx, True, moment, derivative, at_zero)
+            return RectifierCheck(name, fx, True, moment, derivative)
     except TimeLimitExceeded:
         return RectifierCheck(name, fx, False, None)

@@ -1,4 +1,5 @@
-"""Declared laws (a symbol's ``law``) and premise equations (an assumption's ``facts``), checked.
+"""Declarations the kernel re-checks: declared laws (a symbol's ``law``), premise equations (an assumption's
+``facts``), and ``layered = false`` (refused for a family a definition gives layer by layer).
 
 A declared law must be valid, decided from the declarations:
 
@@ -58,10 +59,14 @@ def _probability_problem(p: sp.Expr, probabilities: set[str]) -> str:
 
 def declaration_problem(symbols: dict[str, SymbolDecl], assumptions: dict[str, Assumption],
                         definitions: list[Definition] | tuple) -> tuple[str, str] | None:
-    """(where, what) for the first declared law or premise equation that is refused; None when all hold."""
+    """(where, what) for the first declaration refused: a family declared without a layer that a definition gives
+    layer by layer, a declared law, a premise equation; None when all hold."""
     probabilities = {n for n, d in symbols.items() if d.kind == "probability"}
     defined = {d.lhs.base.name for d in definitions}
     for name, decl in symbols.items():
+        if decl.layered is False and name in defined:
+            return f"symbol '{name}'", ("is declared layered = false, but a definition gives it layer by layer (the "
+                                        "first index of a definition's left side is its layer)")
         if decl.law is not None:
             problem = invalid_law(decl.law, probabilities) or _law_against_premises(name, decl, assumptions, defined)
             if problem:
@@ -88,9 +93,7 @@ def _law_against_premises(name: str, decl: SymbolDecl, assumptions: dict[str, As
     for aid, assumption in assumptions.items():
         if name in assumption.zero_mean and mean != 0:
             return f"its mean is {sp.sstr(mean)}, and {aid} declares {name} centred"
-        symmetric = isinstance(decl.law, v.Uniform) and sp.expand(decl.law.args[0] + decl.law.args[1]) == 0 or \
-            isinstance(decl.law, v.Normal) and decl.law.args[0] == 0
-        if name in assumption.symmetric and not symmetric:
+        if name in assumption.symmetric and not v.symmetric_law(decl.law):
             return f"it is not symmetric about 0, and {aid} declares {name} symmetric"
     return ""
 
@@ -113,8 +116,7 @@ def _fact_problem(fact, symbols: dict[str, SymbolDecl], defined: set, centred: s
     if isinstance(fact.lhs, v.E) and family in centred and sp.expand(rhs) != 0:
         return f"contradicts a zero-mean or symmetry declaration of {family}"
     if decl.law is not None:
-        mean = v.raw_moment(decl.law, 1)
-        moment = mean if isinstance(fact.lhs, v.E) else v.raw_moment(decl.law, 2) - mean**2
+        moment = v.raw_moment(decl.law, 1) if isinstance(fact.lhs, v.E) else v.law_variance(decl.law)
         if sp.cancel(moment - rhs) != 0:
             return f"contradicts the declared law {sp.sstr(decl.law)}"
     if fact.lhs in seen and sp.cancel(seen[fact.lhs] - rhs) != 0:

@@ -32,7 +32,7 @@ import sympy as sp
 
 from . import terms as v
 from .definitions import Shape, instantiate, nonnegative, references, shapes
-from .derivation import Assumption, SymbolDecl
+from .derivation import Assumption, SymbolDecl, is_layered
 
 DEPTH = 6            # definitions unfolded at most this deep when deciding a mean, a symmetry or a law
 EXACT = 2            # definitions unfolded exactly this deep when computing what an instance reaches
@@ -443,10 +443,10 @@ class Model:
         if settled is not None:
             return settled
         if isinstance(expr, v.Uniform):
-            return yes("a uniform law centred at 0") if sp.expand(expr.args[0] + expr.args[1]) == 0 else \
+            return yes("a uniform law centred at 0") if v.symmetric_law(expr) else \
                 no(f"{sp.sstr(expr)} is not symmetric about 0")
         if isinstance(expr, v.Normal):
-            return yes("a normal law with mean 0") if expr.args[0] == 0 else no(f"{sp.sstr(expr)} has a nonzero mean")
+            return yes("a normal law with mean 0") if v.symmetric_law(expr) else no(f"{sp.sstr(expr)} has a nonzero mean")
         if isinstance(expr, sp.Symbol):
             return self._declared(expr.name, "symmetric", "symmetric", every=True)
         if isinstance(expr, sp.Indexed):
@@ -538,8 +538,7 @@ class Model:
             return yes(f"{family} ~ {sp.sstr(law)} has mean 0") if mean == 0 else \
                 no(f"{family} ~ {sp.sstr(law)} has mean {sp.sstr(mean)}")
         if kind == "symmetric":
-            symmetric = self.symmetric(law) if isinstance(law, v.DISTRIBUTIONS) else no(f"{sp.sstr(law)} is not symmetric")
-            return yes(f"{family} ~ {sp.sstr(law)}, symmetric about 0") if symmetric else \
+            return yes(f"{family} ~ {sp.sstr(law)}, symmetric about 0") if v.symmetric_law(law) else \
                 no(f"{family} ~ {sp.sstr(law)} is not shown symmetric about 0")
         return None
 
@@ -563,7 +562,7 @@ class Model:
             return yes(f"{sp.sstr(instance)} does not involve {index}")
         if not isinstance(instance, sp.Indexed) or not self.is_random_name(instance.base.name):
             return no(f"{sp.sstr(instance)} is not a random variable of one family")
-        if index in instance.indices[0].free_symbols and self._layered(instance):
+        if index in instance.indices[0].free_symbols and self.layered(instance):
             return no(f"the layer of {sp.sstr(instance)} depends on {index}")
         if depth > DEPTH:
             return no(f"not decided within {DEPTH} definitions")
@@ -575,13 +574,13 @@ class Model:
             parts.append(self._identical_definition(instance, index, depth))
         return both(parts, f"{sp.sstr(instance)} has one law for every {index}: " + "; ".join(p.text for p in parts))
 
-    def _layered(self, instance: sp.Indexed) -> bool:
-        """Whether the first index of ``instance`` is a layer: it has more indices, or its family is defined or
-        written elsewhere with more (a variable with one index and no definition, X[j], has no layer)."""
+    def layered(self, instance: sp.Indexed) -> bool:
+        """Whether the first index of ``instance`` is a layer: kernel.derivation.is_layered for its family, and,
+        where the family declares nothing, also when this instance has more than one index."""
         name = instance.base.name
-        if getattr(self.symbols.get(name), "layered", None) is not None:
-            return self.symbols[name].layered
-        return len(instance.indices) > 1 or name in self.shapes or self.arity.get(name, 0) > 1
+        if getattr(self.symbols.get(name), "layered", None) is None and len(instance.indices) > 1:
+            return True
+        return is_layered(name, self.symbols, self.shapes, self.arity)
 
     def _identical_definition(self, instance: sp.Indexed, index: sp.Symbol, depth: int) -> Evidence:
         value = self.with_values(self.defined_value(instance))
@@ -602,7 +601,7 @@ class Model:
                 return no(f"{sp.sstr(x)} depends on {index} through a definition, beside other random terms")
             if any(index in ix.free_symbols and not sp.expand(ix - index).is_Integer for ix in x.indices):
                 return no(f"{sp.sstr(x)} is not indexed by {index} plus a constant")
-            if index in x.indices[0].free_symbols and self._layered(x):
+            if index in x.indices[0].free_symbols and self.layered(x):
                 return no(f"the layer of {sp.sstr(x)} depends on {index}: i.i.d. holds within a layer only")
             if x.indices[0].free_symbols & bound and any(y.base.name == x.base.name for y in randoms if y != x):
                 # a summation variable in the layer: other terms of the sum may be the variables index selects

@@ -239,14 +239,6 @@ def telescoping(expr: sp.Expr, ctx: Context) -> sp.Expr:
                            f"{sp.sstr(expr)}")
 
 
-def _map_covariances(expr: sp.Expr, transform) -> sp.Expr:
-    """Replace every Cov[X, Y] by ``transform(X, Y)``; None keeps it."""
-    def visit(node):
-        out = transform(*node.args)
-        return node if out is None else out
-    return expr.replace(lambda e: isinstance(e, v.Cov), visit)
-
-
 @rule("covariance expansion", "`Var[X + Y] == Var[X] + Var[Y] + 2*Cov[X, Y]`, for any number of terms (constants "
                               "drop out, scales come out squared)")
 def covariance_expansion(expr: sp.Expr, ctx: Context) -> sp.Expr:
@@ -300,7 +292,7 @@ def covariance_bilinearity(expr: sp.Expr, ctx: Context) -> sp.Expr:
         out = linear(a, b, 0)
         return None if out == v.Cov(a, b) else out
 
-    return changed_or_fail(expr, _map_covariances(expr, split),
+    return changed_or_fail(expr, map_moments(expr, v.Cov, split),
                            f"no covariance of a sum, a scaled variable or a constant in {sp.sstr(expr)}")
 
 
@@ -320,7 +312,7 @@ def zero_covariance(expr: sp.Expr, ctx: Context) -> sp.Expr:
         refused.append(f"Cov[{sp.sstr(first)}, {sp.sstr(second)}]: {evidence.text}")
         return None
 
-    out = _map_covariances(expr, vanish)
+    out = map_moments(expr, v.Cov, vanish)
     if out == expr:
         raise RuleError("no covariance shown to be 0" + (f" ({refused[0]})" if refused else f" in {sp.sstr(expr)}"))
     return out

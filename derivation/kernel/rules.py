@@ -118,15 +118,16 @@ def arities() -> dict[str, int]:
 # ---------------------------------------------------------------- helpers
 
 
-def map_moments(expr: sp.Expr, kind: type, transform: Callable[[sp.Expr], sp.Expr | None]) -> sp.Expr:
-    """Replace every ``kind[X]`` (innermost first) by ``transform(X)``; None keeps it."""
+def map_moments(expr: sp.Expr, kind: type, transform: Callable[..., sp.Expr | None]) -> sp.Expr:
+    """Replace every ``kind[X]`` (innermost first) by ``transform(X)`` (``Cov[X, Y]``: ``transform(X, Y)``); None
+    keeps it."""
 
     def visit(node):
         if not node.args:
             return node
         node = node.func(*[visit(a) for a in node.args]) if not isinstance(node, sp.Indexed) else node
         if isinstance(node, kind):
-            out = transform(node.args[0])
+            out = transform(*node.args)
             return node if out is None else out
         return node
 
@@ -238,11 +239,6 @@ def representative(x: sp.Expr, var: sp.Symbol, layered: bool | None = None) -> s
     if layered if layered is not None else len(x.indices) > 1:
         return x.base[layer_of(x)]
     return sp.Symbol(x.base.name, real=True)
-
-
-def distribution_variance(law: sp.Expr) -> sp.Expr:
-    """Var[X] = E[X^2] - E[X]^2, from the moments of the law (see terms.raw_moment)."""
-    return sp.factor(sp.cancel(v.raw_moment(law, 2) - v.raw_moment(law, 1) ** 2))
 
 
 def oblige_law(ctx: Context, law: sp.Expr) -> None:
@@ -622,7 +618,7 @@ def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
                 raise ObligationFailed("identically distributed terms", sp.sstr(arg),
                                        f"a moment of a compound expression that depends on {var}")
             ctx.oblige("identically distributed terms", arg, ctx.model.identical(arg, var))
-            layered = ctx.model._layered(arg)
+            layered = ctx.model.layered(arg)
             units = arg.indices[1:] if layered else arg.indices       # without a layer every index is a unit
             others = [ix for ix in units if var not in ix.free_symbols]
             if others:      # Var[W[i]] stands for every unit of layer i (Var[X] for every instance): all must agree
@@ -811,7 +807,7 @@ def uniform_variance(expr: sp.Expr, ctx: Context) -> sp.Expr:
     if not isinstance(law, v.Uniform):
         raise RuleError(f"uniform variance applies to Var[Uniform(lo, hi)], got {sp.sstr(expr)}")
     oblige_law(ctx, law)
-    return distribution_variance(law)
+    return v.law_variance(law)
 
 
 @rule("normal", "`Var[Normal(0, sigma)] == sigma**2` (moments by Stein's recurrence), solved for positive `sigma`", arity=2)
@@ -828,7 +824,7 @@ def normal(law_expr: sp.Expr, condition: sp.Expr, ctx: Context) -> sp.Expr:
     target = requirement(condition, relations[-1], "the second input")
     oblige_premises_allow(ctx, law, target)
     ctx.relation = relations[-1]
-    return solve_positive(distribution_variance(law), target.rhs, law, ctx)
+    return solve_positive(v.law_variance(law), target.rhs, law, ctx)
 
 
 @rule("uniform bound", "solve `Var[Uniform(-a, a)] == Var[W[i]]` for positive `a`: `a == sqrt(3*Var[W[i]])`", arity=2)

@@ -118,6 +118,19 @@ def raw_moment(law: sp.Expr, order: int) -> sp.Expr:
     raise TypeError(f"not a distribution: {law}")
 
 
+def law_variance(law: sp.Expr) -> sp.Expr:
+    """Var[X] = E[X^2] - E[X]^2, from the moments of the law (raw_moment)."""
+    return sp.factor(sp.cancel(raw_moment(law, 2) - raw_moment(law, 1) ** 2))
+
+
+def symmetric_law(law: sp.Expr) -> bool:
+    """Whether the law is symmetric about 0: U(lo, hi) with lo + hi = 0, N(0, sigma); a Bernoulli law (values 0
+    and 1) never is."""
+    if isinstance(law, Uniform):
+        return sp.expand(law.args[0] + law.args[1]) == 0
+    return isinstance(law, Normal) and law.args[0] == 0
+
+
 def moments_of(expr: sp.Expr) -> list[sp.Expr]:
     """Every Var[.], E[.] and Cov[., .] in ``expr``."""
     return sorted(expr.atoms(*MOMENTS), key=sp.default_sort_key)
