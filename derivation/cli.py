@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--depth", type=int, default=5, help="hidden layers (default 5)")
     simulate.add_argument("--width", type=int, default=1000, help="units per layer (default 1000)")
     simulate.add_argument("--activation", choices=["tanh", "sigmoid", "relu"], default="tanh")
-    simulate.add_argument("--init", choices=["standard", "normalised", "both"], default="both")
+    simulate.add_argument("--init", choices=["standard", "normalised", "he", "both"], default="both",
+                          help="tanh, sigmoid: standard or normalised; relu: normalised or he (default: both)")
     simulate.add_argument("--batch", type=int, default=300, help="examples (default 300)")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.add_argument("--out", default="build", metavar="DIR", help="where the figures go (default: build)")
@@ -550,15 +551,18 @@ def _simulate(args: argparse.Namespace) -> int:
     from . import plots
     from .render import Written
     from .report import simulate_report
-    from .simulate import simulate
+    from .simulate import INITS, simulate
     if not (1 <= args.depth <= 50 and 2 <= args.width <= 5000 and 2 <= args.batch <= 20000):
         return _usage("need 1 <= --depth <= 50, 2 <= --width <= 5000, 2 <= --batch <= 20000")
     if not 0 <= args.seed < SEED_LIMIT:
         return _usage("--seed must be between 0 and 2**32 - 1")
-    inits = ["standard", "normalised"] if args.init == "both" else [args.init]
+    inits = INITS[args.activation] if args.init == "both" else (args.init,)
+    if not set(inits) <= set(INITS[args.activation]):
+        return _usage(f"--init {args.init} does not apply to {args.activation} (choose "
+                      f"{', '.join(INITS[args.activation])} or both)")
     show = (lambda text: print(f"  {text}", file=sys.stderr)) if sys.stderr.isatty() else None
     runs = [simulate(init, args.depth, args.width, args.activation, args.batch, args.seed, show) for init in inits]
-    print(simulate_report(runs))
+    print(simulate_report(runs, args.batch, args.seed))
     if not plots.available():
         print("\nfigures: matplotlib is not installed (pip install 'derivation[plots]')")
         return EXIT_OK

@@ -37,6 +37,7 @@ class Row:
     note: str = ""
     formula_only: str = ""       # the formula alone, and its gain (for typesetting)
     gain: str = "1"
+    advice: str = ""             # a default that is not the paper's recommendation says so
 
 
 def truncated_normal_std() -> sp.Expr:
@@ -92,7 +93,8 @@ def rows(results: dict[str, dict[str, sp.Expr]], slope_results) -> list[Row]:
         formula = entry["formula"] + ("" if entry["gain"] == "1" and "gain" not in entry["formula"] else
                                       f", gain = {entry['gain']}")
         out.append(Row(entry["framework"], entry["source"], entry["initialiser"], formula, stated, derived,
-                       bool(match), note=note, formula_only=entry["formula"], gain=entry["gain"]))
+                       bool(match), note=note, formula_only=entry["formula"], gain=entry["gain"],
+                       advice=entry.get("advice", "")))
     for entry in data["heuristic"]:
         out.append(Row(entry["framework"], entry["source"], entry["initialiser"], entry["value"],
                        parse(entry["value"], NAMES), tanh_gain(), False, heuristic=True, note=entry["derivation"],

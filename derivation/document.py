@@ -13,19 +13,19 @@ from itertools import groupby
 
 import sympy as sp
 
-from . import __version__
+from . import __version__, handout
 from .kernel import terms as v
-from .parser import Namespace, parse
-from .prose import Span, spans
+from .kernel.derivation import Evidence, written_arity
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
+from .parser import Namespace, parse
+from .printing import plain
+from .prose import Span, spans
 from .report import counterexample_text, established, qualifiers, verdict_word
-from .verify import subjects
 from .typeset import Notation, readable
+from .verify import Verification, subjects
 
 # how the rules' generic formulas are typeset: layer superscripts, g = dL/ds
 RULE_NOTATION = Notation(frozenset("zWsgb"), {"g": "s"})
-from .verify import Verification
-
 
 
 def formula_names() -> Namespace:
@@ -53,6 +53,8 @@ class Line:
     relation: str = "="               # "=" or "≈" (to first order)
     label: str = ""                   # "premise", "requirement", "compromise", "to first order"
     counterexample: str = ""          # a wrong step: where claimed and derived differ, as text
+    without: list[Span] = field(default_factory=list)   # what breaks without the step's assumptions
+    paper: str = ""                   # the source's equation number the step restores
 
     @property
     def verdict_text(self) -> str:
@@ -62,6 +64,15 @@ class Line:
     @property
     def relation_tex(self) -> str:
         return r"\approx" if self.relation == "≈" else "="
+
+    @property
+    def derived_left(self) -> sp.Expr | None:
+        """The left side of what the rule derived, when it is an equation (shown ``left = right``)."""
+        return self.derived.lhs if isinstance(self.derived, sp.Equality) else None
+
+    @property
+    def derived_right(self) -> sp.Expr | None:
+        return self.derived.rhs if isinstance(self.derived, sp.Equality) else self.derived
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,14 @@ class Document:
     sympy_version: str
     version: str
     date: str
+    handout: handout.Handout | None = None
+    evidence: Evidence | None = None
+    summary_text: str = ""            # plain words for the PDF's subject field
+    layer_notation: list[sp.Expr] = field(default_factory=list)   # Var[W[i]]: a family's variance in a layer
+
+    @property
+    def section_steps(self) -> dict[str, set[str]]:
+        return {s.title: {line.step_id for line in s.lines} for s in self.sections}
 
 
 def build(verification: Verification, today: _dt.date | None = None) -> Document:
@@ -156,22 +175,28 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
                               left, right, r.ok, r.verdict, r.message,
                               readable(r.derived) if not r.ok and r.derived is not None else None,
                               "≈" if r.relation == APPROX else "=", _label(r),
-                              counterexample_text(r.counterexample) if r.counterexample is not None else ""))
+                              counterexample_text(r.counterexample) if r.counterexample is not None else "",
+                              spans(step.without, d.namespace), step.paper))
         sections.append(Section(title, lines))
     used_rules = dict.fromkeys(r.step.rule for r in verification.steps)
-    check = verification.activation
+    check = verification.checked
+    results = _results(verification, by_id, shown)
     return Document(
         name=d.name, title=d.title, source=d.source, summary=spans(d.summary, d.namespace), notation=notation,
         activation_name=check.name if check else None, activation=readable(check.expr) if check else None,
         symbols=_symbols(d),
         assumptions=[_assumption(a, check, d.namespace) for a in verification.assumptions],
         sections=sections,
-        results=_results(verification, by_id, shown),
+        results=results,
         rules=[(name, spans(RULES[name].formula, formula_names()), RULES[name].needs) for name in used_rules],
         parameters=list(d.values.items()),
         verified=verification.verified, total=len(verification.steps), ok=verification.ok,
         sympy_version=sp.__version__, version=__version__,
         date=_long_date(today or _dt.date.today()),
+        handout=handout.build(verification, shown), evidence=d.evidence,
+        summary_text=f"{d.title}: a derivation machine-checked step by step, {verification.verified} of "
+                     f"{len(verification.steps)} steps verified",
+        layer_notation=_layer_notation(d),
     )
 
 
@@ -198,10 +223,33 @@ def _symbols(d) -> list[SymbolView]:
     return out
 
 
+def _layer_notation(d) -> list[sp.Expr]:
+    """The variances written with the layer index alone (Var[W[i]] for a family written W[i, j, k]), one per
+    family: a family's common variance in a layer, which the iid summation rule introduces."""
+    arity = written_arity(d)
+    seen, out = set(), []
+    for s in d.steps:
+        for e in (s.claim, s.start):
+            for m in sorted(e.atoms(v.Var) if e is not None else (), key=sp.default_sort_key):
+                x = m.args[0]
+                if isinstance(x, sp.Indexed) and len(x.indices) == 1 < arity.get(x.base.name, 0) \
+                        and x.base.name not in seen:
+                    seen.add(x.base.name)
+                    out.append(readable(m))
+    return out
+
+
 def _assumption(a, check, names) -> AssumptionView:
     view = AssumptionView(a.assumption.id, a.assumption.title, spans(a.assumption.statement, names),
                           a.holds is not None, a.holds)
     if a.holds is None or check is None:
+        return view
+    if not hasattr(check, "odd_residual"):           # He et al.'s rectifier check
+        view.facts.append(Fact("f(cx) - c f(x)", "f(cx) − c f(x)", sp.Integer(0) if check.homogeneous else None,
+                               check.homogeneous, "for every c > 0" if check.homogeneous else "not homogeneous"))
+        if check.second_moment is not None:
+            view.facts.append(Fact(r"\mathbb{E}[{f(x)}^2]", "E[f(x)²]", check.second_moment, True,
+                                   "for x a standard normal"))
         return view
     facts = [Fact("f(-x) + f(x)", "f(−x) + f(x)", readable(check.odd_residual) if check.odd_residual is not None else None, check.odd,
                   "" if check.odd_residual is not None else "undecided")]

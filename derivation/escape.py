@@ -140,6 +140,13 @@ def markdown_text(text: str) -> str:
     return "".join(_HTML_IN_MD.get(c, c) for c in text)
 
 
+def markdown_url(name: str) -> str:
+    """A relative link target for Markdown (an image beside the document): every byte outside letters,
+    digits and ``-._~`` percent-encoded, so no space, parenthesis, '<' or scheme (``javascript:``) survives."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-._~") else
+                   "".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in str(name))
+
+
 _MD_TAG_SAFE = re.compile(r"[A-Za-z0-9 .,:;()'+\-]")
 
 

@@ -7,6 +7,7 @@ and, for expressions, the column: one line a user can act on.
 from __future__ import annotations
 
 import keyword
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,7 @@ from .escape import unsafe_tex
 from .kernel import terms as v
 from .kernel.definitions import DefinitionError, shapes
 from .kernel.laws import declaration_problem
-from .kernel.derivation import FAMILY_FACTS, Assumption, Definition, Derivation, Step, SymbolDecl
+from .kernel.derivation import FAMILY_FACTS, Assumption, Definition, Derivation, Evidence, Step, SymbolDecl
 from .parser import Namespace, ParseError, parse
 from .prose import spans
 
@@ -28,12 +29,14 @@ RESERVED = ("Var", "E", "Sum", "f", "df", "x", "pi")   # the expression language
 MAX_FILE_BYTES = 1_000_000
 
 _TOP_KEYS = {"name", "title", "source", "summary", "activation", "slope", "symbols", "assumptions", "definitions",
-             "sections", "differs", "suits"}
+             "sections", "differs", "suits", "evidence"}
 _SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of", "value", "law", "layered"}
 _ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean", "symmetric",
                     "facts"}
 _SECTION_KEYS = {"title", "steps"}
-_STEP_KEYS = {"id", "rule", "claim", "uses", "note", "without", "start", "from", "result", "at"}
+_STEP_KEYS = {"id", "rule", "claim", "uses", "note", "without", "start", "from", "result", "at", "paper"}
+_EVIDENCE_KEYS = {"caption", "columns", "rows"}
+MAX_EVIDENCE_ROWS, MAX_EVIDENCE_CELL = 20, 200
 
 
 class LoadError(ValueError):
@@ -283,8 +286,30 @@ class _Reader:
             steps=steps,
             namespace=names,
             slope=slope,
+            evidence=self.evidence(data.get("evidence")),
             **sheet,
         )
+
+    def evidence(self, data: Any) -> Evidence | None:
+        """``[evidence]``: a small table quoted from the source (caption, columns, rows of strings), shown
+        beside the result it supports; display only."""
+        if data is None:
+            return None
+        self.table(data, "[evidence]", _EVIDENCE_KEYS)
+        caption = self.string(data, "caption", "[evidence]")
+        columns, rows = data.get("columns"), data.get("rows")
+        if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
+            raise self.error("[evidence]", "field 'columns' must be a list of strings")
+        if (not isinstance(rows, list) or not rows or len(rows) > MAX_EVIDENCE_ROWS
+                or not all(isinstance(r, list) and all(isinstance(c, str) for c in r) for r in rows)):
+            raise self.error("[evidence]", f"field 'rows' must be a list of 1 to {MAX_EVIDENCE_ROWS} lists of strings")
+        for number, row in enumerate(rows, 1):
+            if len(row) != len(columns) + 1:
+                raise self.error("[evidence]", f"row {number} has {len(row)} cells: a label and one per column "
+                                               f"({len(columns) + 1})")
+        if any(len(c) > MAX_EVIDENCE_CELL for c in [caption, *columns, *(c for r in rows for c in r)]):
+            raise self.error("[evidence]", f"a cell or the caption is longer than {MAX_EVIDENCE_CELL} characters")
+        return Evidence(caption, tuple(columns), tuple(tuple(r) for r in rows))
 
     def symbols(self, data: Any) -> dict[str, SymbolDecl]:
         if data is None:
@@ -490,7 +515,16 @@ class _Reader:
             start_text=start_text, inputs=tuple(inputs), result=result,
             without=self.string(raw, "without", where, False),
             at=self.expression(at_text, names, where, "at") if at_text else None,
+            paper=self.paper_number(raw, where),
         )
+
+    def paper_number(self, raw: dict, where: str) -> str:
+        """``paper``: the source's equation number the step restores ("10", "4a"): a short label, display only."""
+        text = self.string(raw, "paper", where, False)
+        if text and not re.fullmatch(r"[0-9A-Za-z.\-]{1,8}", text):
+            raise self.error(where, "field 'paper' must be an equation number such as \"10\" (letters, digits, "
+                                    "'.' or '-', at most 8)")
+        return text
 
 
 def _reserved() -> set[str]:

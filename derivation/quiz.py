@@ -75,12 +75,19 @@ def session(verification: Verification, seed: int, count: int, numbers: Callable
 
 # ---------------------------------------------------------------- next step
 
+def next_step_items(v: Verification) -> list[tuple]:
+    """The bank of next-step questions: (previous, current) step results where ``current`` continues the chain
+    of ``previous`` in the same section by its rule alone (no new start, no cited steps) and verified, so the
+    answer is what the rule derives. The quiz asks them; the handout's exercises are drawn from them."""
+    return [(previous, current) for previous, current in zip(v.steps, v.steps[1:])
+            if current.step.start is None and not current.step.inputs and current.ok
+            and previous.step.section == current.step.section]
+
+
 def _next_step_questions(v: Verification) -> list[Question]:
     out = []
-    for previous, current in zip(v.steps, v.steps[1:]):
+    for previous, current in next_step_items(v):
         step = current.step
-        if step.start is not None or step.inputs or not current.ok or previous.step.section != step.section:
-            continue
         derived = current.derived
         prompt = [f"Step {previous.step.id} gives:", f"    {pretty(previous.step.claim)}",
                   f"Apply {step.rule}" + (f" (using {', '.join(step.uses)})" if step.uses else "")

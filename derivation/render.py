@@ -32,12 +32,13 @@ import jinja2
 from markupsafe import Markup
 
 from . import document
-from .escape import markdown_tag, markdown_text, tex_text
-from .typeset import latex, latex_lines, mathml, mathml_sequence
+from .escape import markdown_tag, markdown_text, markdown_url, tex_text
+from .typeset import (latex, latex_lines, markdown_chain, markdown_inline, markdown_results, mathml,
+                      mathml_lines, mathml_sequence)
 from .verify import Verification
 
 FORMATS = ("pdf", "tex", "md", "html", "sheet")
-TEX_INSTALL = ("sudo apt-get install texlive-latex-base texlive-latex-recommended "
+TEX_INSTALL = ("sudo apt-get install texlive-latex-base texlive-latex-recommended texlive-pictures "
                "texlive-fonts-recommended")
 
 
@@ -65,6 +66,8 @@ def _environment(kind: str) -> jinja2.Environment:
             trim_blocks=True, lstrip_blocks=True, autoescape=False,
             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
         env.filters["tex"] = tex_text
+        env.filters["paren"] = lambda text: f"({text})"      # "(((( x ))))" would read as a Jinja expression
+        env.filters["key"] = lambda step_id: "step-" + str(step_id).encode("utf-8").hex()   # a label from any id
     elif kind == "html":
         env = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True,
                                  undefined=jinja2.StrictUndefined)
@@ -75,7 +78,7 @@ def _environment(kind: str) -> jinja2.Environment:
     return env
 
 
-PRACTICE_FIGURES = ("simulate_activations", "simulate_gradients")
+from .plots import figure_names
 MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-"}
 MAX_FIGURE_BYTES = 20_000_000
 MAX_TABLE_BYTES = 1_000_000
@@ -118,12 +121,60 @@ def read_inside(folder: Path, name: str, limit: int, magic: bytes | None = None)
     return data
 
 
-def practice(out_dir: Path, warn=_warn, table=None) -> dict:
+def simulated_activation(verification: Verification) -> str | None:
+    """The name `simulate` knows the derivation's activation by (tanh, sigmoid, relu), or None: a document shows
+    only the figures of its own activation."""
+    from .activations import activation_expr
+    from .layer import ACTIVATIONS as SIMULATED
+    check = verification.checked
+    if check is None:
+        return None
+    return next((name for name in SIMULATED if check.expr == activation_expr(name)[1]), None)
+
+
+PRACTICE_DEPTH, PRACTICE_WIDTH = 5, 1000     # the network `simulate` draws by default
+
+
+def meanfield_table(activation: str | None, depth: int = PRACTICE_DEPTH, width: int = PRACTICE_WIDTH,
+                    simulated: bool = False) -> dict | None:
+    """The predictions beside `simulate`'s network, computed here (never read from the output directory): for
+    each of the activation's two initialisations (simulate.INITS), with sigma_w^2 = n Var[W] = n a^2/3, the
+    activation variance per layer in the linear regime, sigma_w^{2l} (a factor n Var[W] per layer, inputs
+    N(0, 1)), and by the mean-field map q^{l+1} = sigma_w^2 E[f(sqrt(q^l) xi)^2] (meanfield.predict); for a
+    rectifier, whose steps need no linearisation, the pre-activation variance q^l instead, as derived
+    (q^{l+1} = sigma_w^2 q^l m2 with m2 = E[f(xi)^2] = 1/2) and by the mean-field map. With ``simulated``, a
+    third column: the same quantity measured on `simulate`'s seeded network, run here."""
+    if activation is None:
+        return None
+    import sympy as sp
+
+    from . import meanfield
+    from .simulate import BOUNDS, INITS, simulate
+    rectifier = activation == "relu"
+    runs = []
+    for init in INITS[activation]:
+        sigma_w2 = width * BOUNDS[init](width, width) ** 2 / 3
+        p = meanfield.predict(activation, sigma_w2, depth)
+        run = {"init": init, "gain": sp.nsimplify(sigma_w2, rational=True, tolerance=1e-9),
+               "first": [sigma_w2 * (sigma_w2 / 2) ** layer for layer in range(depth)] if rectifier
+               else list(p.linear_activation_variance),
+               "second": list(p.q if rectifier else p.activation_variance), "third": None}
+        if simulated:
+            measured = simulate(init, depth, width, activation, jacobian=False)
+            run["third"] = [stats.pre_activation_variance if rectifier else stats.activation_variance
+                            for stats in measured.layers]
+        runs.append(run)
+    return {"activation": activation, "depth": depth, "width": width, "runs": runs, "rectifier": rectifier,
+            "simulated": simulated}
+
+
+def practice(out_dir: Path, warn=_warn, table=None, activation: str | None = "tanh") -> dict:
     """What `crosscheck` and `simulate` left in ``out_dir``, checked: the figures, read without following links
     and recognised by their first bytes, and the cross-check, recomputed by this run (``table()``: the rows as
     `crosscheck` writes them) and shown only so; a crosscheck.json that says otherwise is reported, not shown."""
     figures, images = [], {}
-    for name in PRACTICE_FIGURES:
+    names = figure_names(activation) if activation is not None else ()
+    for name in names:
         found = {}
         for kind in ("png", "pdf"):
             try:
@@ -152,7 +203,16 @@ def practice(out_dir: Path, warn=_warn, table=None) -> dict:
             warn(f"{out_dir / 'crosscheck.json'} is not what `crosscheck` computes now; the document shows the "
                  "recomputed rows")
         rows = computed
-    return {"crosscheck": [_typeset_row(r) for r in rows], "figures": figures, "images": images, "dir": out_dir}
+    return {"crosscheck": [_typeset_row(r) for r in rows], "figures": figures, "images": images, "dir": out_dir,
+            "captions": {name: _caption(name, activation) for name in figures}}
+
+
+def _caption(name: str, activation: str) -> str:
+    what = "back-propagated gradients dL/ds (unit variance at the top layer)" if name.endswith("gradients") \
+        else "activation values"
+    return (f"Histograms of the {what}, layer by layer, in a deep {activation} network at initialisation, "
+            f"simulated by python -m derivation simulate, one panel per initialisation (the variances are in the "
+            f"last columns of Table 1).")
 
 
 def crosscheck_table():
@@ -183,14 +243,14 @@ def crosscheck_records(table=None) -> list[dict]:
     return [{"framework": r.framework, "initialiser": r.initialiser, "formula": r.formula_only, "gain": r.gain,
              "source": r.source,
              "derived": plain(r.derived_value) if not r.heuristic else f"{float(r.derived_value):.6g}",
-             "match": r.match, "heuristic": r.heuristic} for r in (crosscheck_table() if table is None else table)]
+             "match": r.match, "heuristic": r.heuristic, "advice": r.advice} for r in (crosscheck_table() if table is None else table)]
 
 
 def _typeset_row(row: dict) -> dict:
     """A cross-check row with its formula and gain parsed (safely: the file is only data) for printing."""
     from .crosscheck import NAMES
     from .parser import ParseError, parse
-    out = {key: str(row.get(key, "")) for key in ("framework", "initialiser", "source")}
+    out = {key: str(row.get(key, "")) for key in ("framework", "initialiser", "source", "advice")}
     out.update(match=row.get("match") is True, heuristic=row.get("heuristic") is True)
     try:
         out["formula"] = parse(str(row.get("formula", "")), NAMES, display=True)
@@ -208,23 +268,30 @@ def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> 
     if kind == "html":
         env.filters["m"] = lambda e: Markup(mathml(e, notation))
         env.filters["mi"] = lambda e: Markup(mathml(e, notation, display=False))
-        env.filters["chain"] = lambda line: Markup(mathml_sequence(
-            ([line.left] if line.left is not None else []) + [("mo", line.relation), line.right], notation, display=True))
-        env.filters["result"] = lambda r: Markup(mathml_sequence(
-            ([r.variable, ("mo", "∼"), r.law, ("mo", ","), ("mtext", "\u2003")] if r.law is not None else [])
-            + [r.claim.lhs, ("mo", "="), r.claim.rhs], notation, display=True))
+        # an equation chain is laid out by the page's CSS grid: each side in a cell of its own, aligned at =
+        env.filters["cell"] = lambda e: Markup(mathml(e, notation, display="cell"))
+        env.filters["cells"] = lambda e: [Markup(row) for row in mathml_lines(e, notation)]
+        env.filters["rel"] = lambda relation: Markup(mathml_sequence([("mo", relation)], notation, display="cell"))
+        env.filters["lawrhs"] = lambda r: Markup(mathml_sequence(
+            [r.law, ("mo", ","), ("mspace", "2em"), r.claim.lhs, ("mo", "="), r.claim.rhs], notation, display="cell"))
         env.filters["fact"] = lambda label, right: Markup(mathml_sequence(
-            [("mtext", label), ("mo", "="), right], notation))
+            [("tokens", label), ("mo", "="), right], notation))
     elif kind == "md":
-        env.filters["m"] = lambda e: _markdown_math(latex(e, notation))
+        env.filters["m"] = lambda e: markdown_inline(latex(e, notation))
+        env.filters["eq"] = lambda left, right: markdown_inline(
+            f"{left if isinstance(left, str) else latex(left, notation)} = {latex(right, notation)}")
+        env.filters["chain"] = lambda lines: markdown_chain(lines, notation)
+        env.filters["results"] = lambda results: markdown_results(results, notation)
+        env.filters["mdurl"] = markdown_url
     else:
         env.filters["m"] = lambda e: latex(e, notation)
         env.filters["mlines"] = lambda e: latex_lines(e, notation)
     rule_notation = document.RULE_NOTATION
     env.filters["mr"] = (lambda e: Markup(mathml(e, rule_notation, display=False))) if kind == "html" \
-        else (lambda e: _markdown_math(latex(e, rule_notation))) if kind == "md" else (lambda e: latex(e, rule_notation))
+        else (lambda e: markdown_inline(latex(e, rule_notation))) if kind == "md" else (lambda e: latex(e, rule_notation))
     failed = [a.id for a in doc.assumptions if a.holds is False]
-    extra = {"crosscheck": [], "figures": [], "images": {}, "dir": Path("."), "sample": None, **(extra or {})}
+    extra = {"crosscheck": [], "figures": [], "images": {}, "dir": Path("."), "sample": None, "captions": {},
+             "meanfield": None, **(extra or {})}
     if kind == "md":
         env.filters["mdtag"] = markdown_tag
     if kind == "html":
@@ -232,15 +299,6 @@ def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> 
         env.filters["png"] = lambda name: "data:image/png;base64," + base64.b64encode(
             extra["images"][name]["png"]).decode("ascii")
     return env.get_template(f"proof.{kind}.j2").render(doc=doc, failed_assumptions=failed, practice=extra)
-
-
-_MD_MATH = {"\\|": r"\Vert ", "|": r"\vert ", "<": r"\lt ", ">": r"\gt ", "$": r"\$"}
-_MD_MATH_PATTERN = re.compile(r"\\\||[|<>$]")
-
-
-def _markdown_math(tex: str) -> str:
-    """LaTeX math for Markdown's $...$: no '|' to split a table cell, no '<' to open HTML, no '$' to end it."""
-    return _MD_MATH_PATTERN.sub(lambda m: _MD_MATH[m.group(0)], tex)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -374,7 +432,9 @@ def render(verification: Verification, formats: list[str], out_dir: Path, today=
     wanted = list(dict.fromkeys("tex" if f == "pdf" else f for f in formats))
     if "pdf" in formats and "tex" not in wanted:
         wanted.insert(0, "tex")
-    extra = {**practice(out_dir, warn), "sample": sample}
+    activation = simulated_activation(verification)
+    found = practice(out_dir, warn, activation=activation)
+    extra = {**found, "sample": sample, "meanfield": meanfield_table(activation, simulated=bool(found["figures"]))}
     sources = {fmt: render_text(doc, fmt, extra) for fmt in wanted}    # everything rendered before anything written
     written = [Written(fmt, out_dir / f"{name}.{fmt}") for fmt in sources]
     with Staging(out_dir) as stage:

@@ -146,14 +146,14 @@ def dependencies(v: Verification) -> dict[str, frozenset[str]]:
 
 
 def established(v: Verification) -> dict[str, bool]:
-    """For each result step: established when it and every step it rests on verified, and none of them cites an
-    assumption that fails. One failing step marks only the results that depend on it."""
+    """For each step (results among them): established when it and every step it rests on verified, and none of
+    them cites an assumption that fails. One failing step marks only the results that depend on it."""
     failing = {a.assumption.id for a in v.assumptions if a.holds is False}
     by_id = {r.step.id: r for r in v.steps}
     rests = dependencies(v)
     return {r.step.id: not v.error and all(ref in by_id and by_id[ref].ok and not failing & set(by_id[ref].step.uses)
                                            for ref in rests.get(r.step.id, {r.step.id}))
-            for r in v.results}
+            for r in v.steps}
 
 
 _CANONICAL = re.compile(r"_s\d+")
@@ -435,12 +435,15 @@ def witness_report(witnesses, gains, seed: int, samples: int) -> str:
 def crosscheck_report(rows, trunc, fan_examples) -> str:
     """Each framework formula beside the verified value; heuristics labelled; the derived constants."""
     from .printing import plain as text
-    lines = ["Framework initialisers against the verified derivations (fan_in = n[i], fan_out = n[i+1])", ""]
+    lines = ["Framework initialisers against the verified derivations (fan_in = n[i], fan_out = n[i+1]);",
+             "✓: the framework's formula is the source's, transcribed correctly (not a recommendation)", ""]
     checked = [r for r in rows if not r.heuristic]
     for r in checked:
         lines.append(f"  {'✓' if r.match else '✗'} {r.framework:<14} {r.initialiser}")
         lines.append(f"      framework: {r.formula}    [{r.source}]")
         lines.append(f"      derived:   {text(r.derived_value)}" + (f"    ({r.note})" if r.note else ""))
+        if r.advice:
+            lines.append(f"      ✓ means transcribed correctly; {r.advice}")
     lines.append("")
     for r in rows:
         if r.heuristic:
@@ -457,31 +460,39 @@ def crosscheck_report(rows, trunc, fan_examples) -> str:
     return "\n".join(lines)
 
 
-def simulate_report(runs) -> str:
-    """Per layer: activation and gradient variances for each init, the linear-regime prediction, and the
-    mean singular value of the layer Jacobian."""
+def simulate_report(runs, batch: int, seed: int) -> str:
+    """One table per init: per layer, the activation and the gradient variance as the linear regime and mean field
+    predict them and as simulated, and the Jacobian's mean singular value; then the standard init's compounding."""
     first = runs[0]
-    lines = [f"A deep {first.activation} network at initialisation: {first.depth} layers of {first.width} units, "
-             f"inputs N(0, 1), biases 0", ""]
-    header = "  layer"
+    lines = [f"{first.depth} layers of {first.width} {first.activation} units at initialisation, inputs N(0, 1), "
+             f"biases 0; {batch} examples, seed {seed}"]
+    names = {"standard": "standard init", "normalised": "normalised init (Glorot)", "he": "He init"}
     for run in runs:
-        header += f"  | {run.init + ' (n Var[W] = ' + format(run.factor, '.3g') + ')':<44}"
-    lines.append(header)
-    sub = "       "
-    for _ in runs:
-        sub += f"  | {'Var[z]':>9} {'Var[dL/ds]':>11} {'predicted':>10} {'J sv':>7}   "
-    lines.append(sub)
-    for position in range(first.depth):
-        row = f"  {position + 1:>5}"
-        for run in runs:
-            stats = run.layers[position]
-            predicted = run.factor ** (run.depth - 1 - position) * run.layers[-1].gradient_variance
-            row += (f"  | {stats.activation_variance:>9.4f} {stats.gradient_variance:>11.4f} {predicted:>10.4f} "
-                    f"{stats.jacobian_singular_value:>7.3f}   ")
-        lines.append(row)
-    lines += ["", "  predicted: the back-propagated gradient variance in the linear regime, a factor n Var[W] per layer",
-              "  J sv: mean singular value of the layer Jacobian dz^{i+1}/dz^i (the paper reports about 0.5 standard, "
-              "0.8 normalised)"]
+        p = run.predicted
+        lines += ["", f"{names[run.init]}: n Var[W] = {run.factor:.4g}",
+                  f"         {'activation variance Var[z]':^32}   {'gradient variance Var[dL/ds]':^32}".rstrip(),
+                  f"  layer  {'linear':>10}{'mean field':>11}{'simulated':>11}   "
+                  f"{'linear':>10}{'mean field':>11}{'simulated':>11}   {'J sv':>6}"]
+        for i, stats in enumerate(run.layers):
+            sv = "" if stats.jacobian_singular_value is None else f"{stats.jacobian_singular_value:.3f}"
+            lines.append(f"  {stats.layer:>5}  {p.linear_activation_variance[i]:>10.4g}"
+                         f"{p.activation_variance[i]:>11.4g}{stats.activation_variance:>11.4g}   "
+                         f"{p.linear_gradient_variance[i]:>10.4g}{p.gradient_variance[i]:>11.4g}"
+                         f"{stats.gradient_variance:>11.4g}   {sv:>6}")
+    for run in [run for run in runs if run.init == "standard"]:
+        z = [s.activation_variance for s in run.layers]
+        g = [s.gradient_variance for s in run.layers]
+        top = run.depth
+        lines += ["", "standard init: the linear regime's factor n Var[W] = 1/3 per layer, compounded; simulated",
+                  f"  layer  {'(1/3)^l':>10}{'Var[z^l]':>11}{'vs l-1':>8}   {f'(1/3)^({top}-l)':>11}"
+                  f"{'Var[dL/ds^l]':>13}{'vs l+1':>8}"]
+        for i, stats in enumerate(run.layers):
+            down = f"{z[i] / z[i - 1]:>8.3f}" if i else " " * 8            # Var[z^l] / Var[z^(l-1)]
+            up = f"{g[i] / g[i + 1]:>8.3f}" if i + 1 < top else ""         # Var[dL/ds^l] / Var[dL/ds^(l+1)]
+            lines.append(f"  {stats.layer:>5}  {run.predicted.linear_activation_variance[i]:>10.4g}{z[i]:>11.4g}"
+                         f"{down}   {run.predicted.linear_gradient_variance[i]:>11.4g}{g[i]:>13.4g}{up}")
+    lines += ["", "  linear: f(s) = s, x n Var[W] per layer (gradients: 1 at the top); mean field: exact as n -> inf;",
+              "  simulated: over units and examples; J sv: mean singular value of the layer Jacobian dz^l/dz^(l-1)"]
     return "\n".join(lines)
 
 

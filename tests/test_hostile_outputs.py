@@ -165,9 +165,9 @@ def test_concurrent_renders_never_leave_a_mixed_set(tmp_path):
 def _plant(out: Path, secret: Path) -> None:
     out.mkdir(exist_ok=True)
     for kind in ("png", "pdf"):
-        (out / f"simulate_activations.{kind}").symlink_to(secret)
-    (out / "simulate_gradients.png").write_text(SECRET)            # a regular file, but not a PNG
-    (out / "simulate_gradients.pdf").write_bytes(b"%PDF-1.4 " + SECRET.encode())
+        (out / f"simulate_tanh_activations.{kind}").symlink_to(secret)
+    (out / "simulate_tanh_gradients.png").write_text(SECRET)            # a regular file, but not a PNG
+    (out / "simulate_tanh_gradients.pdf").write_bytes(b"%PDF-1.4 " + SECRET.encode())
 
 
 def test_planted_links_are_not_read(tmp_path, glorot_result):
@@ -180,22 +180,22 @@ def test_planted_links_are_not_read(tmp_path, glorot_result):
     for item in written:
         data = item.path.read_bytes()
         assert SECRET.encode() not in data and b"data:image/png" not in data, item.path
-    assert any("simulate_activations.png: a symbolic link, not read" in w for w in warnings), warnings
-    assert any("simulate_gradients.png: not the kind of file its name says" in w for w in warnings), warnings
+    assert any("simulate_tanh_activations.png: a symbolic link, not read" in w for w in warnings), warnings
+    assert any("simulate_tanh_gradients.png: not the kind of file its name says" in w for w in warnings), warnings
 
 
 def test_figures_are_read_only_when_they_are_what_they_say(tmp_path):
     out = tmp_path / "build"
     out.mkdir()
-    (out / "simulate_activations.png").write_bytes(PNG + b"image")
-    (out / "simulate_activations.pdf").write_bytes(b"%PDF-1.5 figure")
-    os.mkfifo(out / "simulate_gradients.png")                    # a FIFO must not block the render
-    (out / "simulate_gradients.pdf").write_bytes(b"%PDF-1.5 figure")
+    (out / "simulate_tanh_activations.png").write_bytes(PNG + b"image")
+    (out / "simulate_tanh_activations.pdf").write_bytes(b"%PDF-1.5 figure")
+    os.mkfifo(out / "simulate_tanh_gradients.png")                    # a FIFO must not block the render
+    (out / "simulate_tanh_gradients.pdf").write_bytes(b"%PDF-1.5 figure")
     warnings = []
     found = practice(out, warnings.append)
-    assert found["figures"] == ["simulate_activations"]
-    assert found["images"]["simulate_activations"]["png"] == PNG + b"image"
-    assert warnings == [f"{out / 'simulate_gradients.png'}: not a regular file, not read; the figure is left out"]
+    assert found["figures"] == ["simulate_tanh_activations"]
+    assert found["images"]["simulate_tanh_activations"]["png"] == PNG + b"image"
+    assert warnings == [f"{out / 'simulate_tanh_gradients.png'}: not a regular file, not read; the figure is left out"]
 
 
 @needs["pdflatex"]
@@ -417,20 +417,21 @@ def test_a_step_id_cannot_leave_the_tag(tmp_path):
     out = _render_case(tmp_path, "markdown_tag_script")
     md, html = out["md"], out["html"]
     assert "<script" not in md.lower() and "<script" not in html.lower()
-    assert md.count("$$") % 2 == 0
-    tags = re.findall(r"\\tag\{([^}\n]*)\}\n\$\$", md)
+    assert md.count("```math\n") == md.count("\n```\n") == 2                  # the chain and the results
+    inside = re.findall(r"```math\n(.*?)\n```\n", md, re.S)
+    tags = [t for block in inside for t in re.findall(r"\\text\{([^}\n]*)\}", block)]
     assert len(tags) == 2 and all(re.fullmatch(r"[A-Za-z0-9 .,:;()'+?-]*", t) for t in tags), tags
-    inside = re.findall(r"\$\$\n(.*?)\n\$\$", md, re.S)
-    assert all("$" not in block and "<" not in block for block in inside)
+    assert all("$" not in block and "<" not in block and "`" not in block for block in inside)
 
 
 def test_newlines_in_prose_start_no_block(tmp_path):
     md = _render_case(tmp_path, "markdown_blocks", ("md",))["md"]
     lines = [line for line in md.splitlines() if "INJECTED" in line]
     assert len(lines) == 3                                         # summary, section title, note: one line each
-    for line in lines:
-        assert BLOCK_START.match(line) is None or line.startswith("## "), line
-    assert "<div" not in md and "```" not in md and "~~~" not in md
+    for line in lines:                                             # (the note is in the step's list item)
+        assert BLOCK_START.match(line) is None or line.startswith(("## ", "- **S1** ")), line
+    assert "<div" not in md and "~~~" not in md
+    assert {line for line in md.splitlines() if "```" in line} == {"```math", "```"}      # only our math blocks
 
 
 def test_html_fields_cannot_leave_their_attribute_or_element(tmp_path):

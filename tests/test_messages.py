@@ -74,12 +74,16 @@ def test_results_that_are_not_equations_render_in_every_format(tmp_path):
     assert rendered.returncode == 0 and "Traceback" not in rendered.stderr, rendered.stderr
     md = (out / "mean.md").read_text(encoding="utf-8")
     results = md.split("## Results", 1)[1].split("## Rules used", 1)[0]
-    assert results.count("$$") == 4 and "\\operatorname{Var}\\left[\\,\\frac{\\sum_{j=1}^{N}" in results
+    assert results.count("```math\n") == 1 and results.count(" \\\\\n") == 1         # one display, two rows
+    assert "\\operatorname{Var}\\left[\\,\\frac{\\sum_{j=1}^{N}" in results
     assert "not established" not in results
     html = (out / "mean.html").read_text(encoding="utf-8")
-    assert html.split("<h2>Results</h2>", 1)[1].split("</div>", 1)[0].count("<math") == 2
+    box = html.split("<h2>Results</h2>", 1)[1].split("<h2>", 1)[0]
+    assert box.count('<div class="step') == 2 and box.count('<div class="lhs"></div>') == 1   # S3 has no left side
     tex = (out / "mean.tex").read_text(encoding="utf-8")
-    assert tex.split("\\section*{Results}", 1)[1].split("\\end{align*}", 1)[0].count("&") == 2
+    theorem = tex.split("\\textbf{Theorem.}", 1)[1].split("\\end{tabular}", 1)[0]
+    rows = [row for row in theorem.split("\\begin{tabular}", 1)[1].split("\\\\") if "displaystyle" in row]
+    assert len(rows) == 2 and rows[1].strip().startswith("& $\\displaystyle")        # S3 has no left side
     listed = json.loads(run("verify", path, "--json").stdout)["results"]
     assert [r["statement"]["text"] for r in listed] == ["Var[Sum(X[j], (j, 1, N))/N] == Var[X]/N", "Var[X]/N"]
 
@@ -92,7 +96,8 @@ def test_a_result_from_a_law_without_a_variable_renders(tmp_path):
     rendered = run("render", write(tmp_path, "g.toml", text), "--format", "md", "html", "--out", str(out))
     assert rendered.returncode == 0 and "Traceback" not in rendered.stderr, rendered.stderr
     md = (out / "g.md").read_text(encoding="utf-8")
-    assert "\\operatorname{Var}\\left[\\,\\mathcal{U}\\!\\left(- a,\\, a\\right)\\,\\right] = \\frac{a^{2}}{3}" in md
+    results = md.split("## Results", 1)[1]
+    assert "\\operatorname{Var}\\left[\\,\\mathcal{U}\\!\\left(- a,\\, a\\right)\\,\\right] &= \\frac{a^{2}}{3}" in results
 
 
 def test_a_ratio_free_of_random_variables_is_shown(tmp_path):

@@ -51,7 +51,7 @@ def test_pdf_has_every_step_and_the_results(rendered):
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
     for step in STEP_IDS:
         assert f"({step})" in text, step
-    for phrase in ("Results", "Forward pass", "Backward pass", "Weight distribution", "Verification record",
+    for phrase in ("Theorem", "What to remember", "Exercises", "Forward pass", "Backward pass", "Weight distribution", "Verification record",
                    "18 of 18 steps verified", "harmonic averaging", "uniform bound"):
         assert phrase in text, phrase
     assert "Checked for f (x) = tanh" in text or "Checked for f(x) = tanh" in text
@@ -90,7 +90,8 @@ def test_unverified_document_marks_the_failure(tmp_path):
     word = "wrong" if b3.verdict == WRONG else "not shown equal"
     assert r"\notok\ \textbf{B3}" in tex and f"Not verified ({{}}{word}{{}}): the rule derives" in tex
     assert r"\color{bad}" in tex and "17 of 18" in tex
-    assert f"✗ **Not verified ({word}).** The rule derives" in md
+    assert f"**Not verified ({word}).** The rule derives the row after (B3)" in md
+    assert r"&& \text{(B3) not verified}" in md and r"&& \text{(B3) what the rule derives}" in md
     assert 'class="step bad" id="B3"' in html and f"✗ {word}</td>" in html
 
 
@@ -103,7 +104,7 @@ def test_a_refuted_step_shows_its_counterexample():
     assert text.startswith("n[i] = ") and ": claimed " in text
     tex, md, html = (render_text(build(verification), f) for f in ("tex", "md", "html"))
     assert r"Not verified ({}wrong{}): the rule derives" in tex and f"counterexample: {tex_text(text)}" in tex
-    assert "✗ **Not verified (wrong).** The rule derives" in md and f"Counterexample: {markdown_text(text)}\n\n" in md
+    assert "**Not verified (wrong).** The rule derives" in md and f"Counterexample: {markdown_text(text)}\n" in md
     assert f"counterexample: {text}" in html and "✗ wrong</td>" in html
 
 
@@ -147,8 +148,10 @@ def test_html_is_self_contained(rendered):
 def test_markdown_uses_display_math(rendered):
     out, _ = rendered
     md = (out / "glorot.md").read_text()
-    assert md.count("$$") >= 2 * len(STEP_IDS)
-    assert r"\tag{F3}" in md and "| step | rule | assumptions | verdict |" in md
+    assert md.count("```math\n") == 4 and "$$" not in md          # a chain for each section, the results
+    for step in STEP_IDS:
+        assert f"&& \\text{{({step})}}" in md, step
+    assert "\\tag" not in md and "| step | rule | assumptions | verdict |" in md
 
 
 def test_failed_build_keeps_the_previous_pdf(tmp_path):
@@ -193,7 +196,7 @@ def test_cli_allow_unverified_renders_with_marks(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["glorot.html", "glorot.md"]
     md = (tmp_path / "glorot.md").read_text()
     assert "**Not verified.** 13 of 18 steps verified; assumption A1 does not hold" in md
-    assert "f(0) = \\frac{1}{2}$ ✗" in md
+    assert "$`f(0) = \\frac{1}{2}`$ ✗" in md
 
 
 def test_cli_formats_and_output_directory(tmp_path):
@@ -216,7 +219,7 @@ window.addEventListener('load', () => {{
   const d = document.getElementById('f').contentDocument;
   const maths = [...d.querySelectorAll('math')];
   const sized = maths.filter(m => {{ const r = m.getBoundingClientRect(); return r.width > 0 && r.height > 0; }});
-  const block = d.querySelector('math[display="block"]'); const display = block ? getComputedStyle(block).display : 'none';
+  const cell = d.querySelector('.chain math'); const display = cell ? getComputedStyle(cell).display : 'none';
   document.getElementById('result').textContent = 'MATHS=' + maths.length + ' SIZED=' + sized.length +
       ' MIDISPLAY=' + display + ' TITLE=' + d.title;
 }});
@@ -231,7 +234,7 @@ window.addEventListener('load', () => {{
     assert match, re.search(r"<pre id=\"result\">(.*?)</pre>", dom, re.S).group(1)
     maths, sized = int(match.group(1)), int(match.group(2))
     assert maths > 40 and sized == maths
-    assert match.group(3) == "block math"        # laid out by the browser's native MathML engine
+    assert match.group(3) == "math"              # laid out by the browser's native MathML engine
     assert "Xavier/Glorot" in match.group(4)
     shot = tmp_path / "shot.png"
     subprocess.run([chromium, *flags, "--window-size=1000,1400", f"--screenshot={shot}", page.as_uri()],

@@ -146,8 +146,8 @@ def test_he_through_the_engine_uses_the_rectifier_check_and_the_slope():
     quarter = verify(with_values(he, {alpha: sp.Rational(1, 4)}))
     assert quarter.ok and quarter.rectifier is not None and quarter.checked is quarter.rectifier
     assert quarter.rectifier.second_moment == sp.Rational(17, 32)            # (1 + 1/16)/2: the slope was used
-    a4 = next(a for a in quarter.assumptions if a.assumption.id == "A4")
-    assert a4.holds is True and a4.assumption.rectifier and "17/32" in a4.evidence
+    a3 = next(a for a in quarter.assumptions if a.assumption.id == "A3")
+    assert a3.holds is True and a3.assumption.rectifier and "17/32" in a3.evidence
     h5 = quarter.steps[5]
     assert h5.step.id == "H5" and h5.ok
     general = verify(he)

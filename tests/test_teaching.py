@@ -59,7 +59,7 @@ def test_he_rejects_a_wrong_factor_and_a_non_rectifier():
              for st in d.steps]
     assert failed_ids(verify(dataclasses.replace(d, steps=steps))) == ["H7"]
     tanh = verify(he(), "tanh")
-    assert failed_ids(tanh) == ["H5"] and "A4 fails for tanh" in tanh.steps[5].message
+    assert failed_ids(tanh) == ["H5"] and "A3 fails for tanh" in tanh.steps[5].message
 
 
 def test_lecun_forward_only():

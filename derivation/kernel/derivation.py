@@ -85,6 +85,17 @@ class Step:
     result: bool = False                  # a headline result of the derivation
     without: str = ""                     # prose: what goes wrong without the step's assumptions
     at: sp.Expr | None = None             # the subexpression the rule is applied to (where it could apply twice)
+    paper: str = ""                       # the source's equation number this step restores, e.g. "10" (display only)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A table quoted from the source, shown with the claim it supports (display only, never computed with):
+    ``rows`` of ``(label, cell, ...)`` under ``columns``."""
+
+    caption: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
 
 
 @dataclass
@@ -105,6 +116,7 @@ class Derivation:
     values: dict = field(default_factory=dict)            # symbol -> value substituted everywhere
     differs: str = ""                                     # prose for the comparison sheet: the key assumption
     suits: str = ""                                       # prose: which activations it suits
+    evidence: "Evidence | None" = None                    # a table quoted from the source (display only)
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)

@@ -685,7 +685,8 @@ def _constant_variance(expr: sp.Expr, ctx: Context, direction: int) -> sp.Expr:
     return result
 
 
-@rule("forward condition", "solve `Var[z[i+1]] == Var[z[i]]` for the weight variance: `n[i]*Var[W[i]] == 1`",
+@rule("forward condition", "set the chain's end equal to its start one layer down, `Var[z[i+1]] == Var[z[i]]`, and "
+                           "solve for the weight variance `Var[W[i]]`",
       relation=REQUIRES)
 def forward_condition(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Keeping the activations' variance: Var[X^{l}] = Var[X^{l-1}] (see :func:`_constant_variance`)."""
@@ -693,7 +694,8 @@ def forward_condition(expr: sp.Expr, ctx: Context) -> sp.Expr:
 
 
 @rule("backward condition",
-      "solve `Var[g[i]] == Var[g[i+1]]` for the weight variance, re-indexed to layer `i`: `n[i+1]*Var[W[i]] == 1`",
+      "set the chain's end equal to its start one layer up, `Var[g[i]] == Var[g[i+1]]`, solve for the weight "
+      "variance and re-index it to the weights `W[i]`",
       relation=REQUIRES)
 def backward_condition(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """Keeping the gradients' variance: Var[g^{l}] = Var[g^{l+1}] (see :func:`_constant_variance`)."""
