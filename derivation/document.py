@@ -304,9 +304,12 @@ def _result(r, by_id, shown, ok: bool, subject, starts, d) -> Result:
 
 
 def _label(r) -> str:
-    """What kind of line a step is, when it is not a plain identity."""
+    """What kind of line a step is, when it is not a plain identity: an approximation itself (≈), or a
+    requirement or compromise drawn from a chain that rests on one. A step equal to the line before it is not
+    labelled, even in a chain that began with ≈ (the ≈ at its start already says so)."""
+    concludes = r.relation in (REQUIRES, COMPROMISE)
     words = ["premise" if r.is_premise else "", {REQUIRES: "requirement", COMPROMISE: "compromise"}.get(r.relation, ""),
-             (r.approximation or "to first order") if r.approximate else ""]
+             (r.approximation or "to first order") if r.relation == APPROX or (concludes and r.approximate) else ""]
     return ", ".join(w for w in words if w)
 
 

@@ -227,12 +227,13 @@ def _exercises(verification: Verification, shown) -> list[Exercise]:
     """From the quiz's bank of next-step questions: per section the first and the last, so each chain is
     practised where it starts and where it ends (Glorot: F1, F6, B1, B6)."""
     picked = []
-    items = next_step_items(verification)
+    holds = established(verification)
+    items = [(previous, current) for previous, current in next_step_items(verification) if holds[current.step.id]]
     for section in dict.fromkeys(r.step.section for r in verification.steps):
         own = [item for item in items if item[1].step.section == section]
         picked += own[:1] + own[-1:] if len(own) > 1 else own
     return [Exercise(current.step.id, previous.step.id, shown[previous.step.id], current.step.rule,
-                     current.step.uses, readable(current.derived))
+                     current.step.uses, shown[current.step.id])          # verified: the claim is what it derives
             for previous, current in picked]
 
 

@@ -19,7 +19,8 @@ from .escape import unsafe_tex
 from .kernel import terms as v
 from .kernel.definitions import DefinitionError, shapes
 from .kernel.laws import declaration_problem
-from .kernel.derivation import FAMILY_FACTS, Assumption, Definition, Derivation, Evidence, Step, SymbolDecl
+from .kernel.derivation import FAMILY_FACTS, Assumption, AuthoredQuestion, Definition, Derivation, Evidence, Step, \
+    SymbolDecl
 from .parser import Namespace, ParseError, parse
 from .prose import spans
 
@@ -29,7 +30,7 @@ RESERVED = ("Var", "E", "Sum", "f", "df", "x", "pi")   # the expression language
 MAX_FILE_BYTES = 1_000_000
 
 _TOP_KEYS = {"name", "title", "source", "summary", "activation", "slope", "symbols", "assumptions", "definitions",
-             "sections", "differs", "suits", "evidence"}
+             "sections", "differs", "suits", "evidence", "questions"}
 _SYMBOL_KEYS = {"kind", "text", "latex", "units", "gradient_of", "value", "law", "layered"}
 _ASSUMPTION_KEYS = {"title", "statement", "activation", "rectifier", "independent", "iid", "zero_mean", "symmetric",
                     "facts"}
@@ -37,6 +38,8 @@ _SECTION_KEYS = {"title", "steps"}
 _STEP_KEYS = {"id", "rule", "claim", "uses", "note", "without", "start", "from", "result", "at", "paper"}
 _EVIDENCE_KEYS = {"caption", "columns", "rows"}
 MAX_EVIDENCE_ROWS, MAX_EVIDENCE_CELL = 20, 200
+_QUESTION_KEYS = {"prompt", "answer", "choices", "correct", "explanation", "step", "hint"}
+MAX_QUESTIONS, MAX_CHOICES, MAX_QUESTION_TEXT = 50, 8, 1000
 
 
 class LoadError(ValueError):
@@ -287,8 +290,56 @@ class _Reader:
             namespace=names,
             slope=slope,
             evidence=self.evidence(data.get("evidence")),
+            questions=self.questions(data.get("questions"), names, steps),
             **sheet,
         )
+
+    def questions(self, data: Any, names: Namespace, steps: list[Step]) -> tuple[AuthoredQuestion, ...]:
+        """``[[questions]]``: the author's questions for the quiz. Each has a ``prompt`` and either an ``answer`` (an
+        expression, parsed like a claim) or ``choices`` (2 to 8) with the 1-based ``correct`` one; optionally an
+        ``explanation``, a ``hint`` and the ``step`` it is about. Prose is checked like notes (math in backticks)."""
+        if data is None:
+            return ()
+        if not isinstance(data, list) or not data or len(data) > MAX_QUESTIONS:
+            raise self.error("[[questions]]", f"expected 1 to {MAX_QUESTIONS} [[questions]] tables")
+        ids = {s.id for s in steps}
+        out = []
+        for number, raw in enumerate(data, 1):
+            where = f"question {number}"
+            raw = self.table(raw, where, _QUESTION_KEYS)
+            texts = {key: self.string(raw, key, where, key == "prompt") for key in ("prompt", "explanation", "hint")}
+            for key, text in texts.items():
+                if len(text) > MAX_QUESTION_TEXT:
+                    raise self.error(where, f"field '{key}' is longer than {MAX_QUESTION_TEXT} characters")
+                self.prose(text, names, where, key)
+            if not texts["prompt"].strip():
+                raise self.error(where, "field 'prompt' is empty")
+            step = self.string(raw, "step", where, False)
+            if step and step not in ids:
+                raise self.error(where, f"'step' names unknown step '{step}'")
+            answer_text = self.string(raw, "answer", where, False)
+            choices, correct = raw.get("choices"), raw.get("correct")
+            if bool(answer_text) == (choices is not None):
+                raise self.error(where, "give either 'answer' (an expression) or 'choices' with 'correct'")
+            if answer_text:
+                if correct is not None:
+                    raise self.error(where, "'correct' goes with 'choices'")
+                answer = self.expression(answer_text, names, where, "answer")
+                out.append(AuthoredQuestion(texts["prompt"], texts["explanation"], answer, answer_text, step=step,
+                                            hint=texts["hint"]))
+                continue
+            if (not isinstance(choices, list) or not 2 <= len(choices) <= MAX_CHOICES
+                    or not all(isinstance(c, str) and c.strip() for c in choices)):
+                raise self.error(where, f"field 'choices' must be a list of 2 to {MAX_CHOICES} non-empty strings")
+            for choice in choices:
+                if len(choice) > MAX_QUESTION_TEXT:
+                    raise self.error(where, f"a choice is longer than {MAX_QUESTION_TEXT} characters")
+                self.prose(choice, names, where, "choice")
+            if isinstance(correct, bool) or not isinstance(correct, int) or not 1 <= correct <= len(choices):
+                raise self.error(where, f"field 'correct' must be the number of the right choice, 1 to {len(choices)}")
+            out.append(AuthoredQuestion(texts["prompt"], texts["explanation"], choices=tuple(choices), correct=correct,
+                                        step=step, hint=texts["hint"]))
+        return tuple(out)
 
     def evidence(self, data: Any) -> Evidence | None:
         """``[evidence]``: a small table quoted from the source (caption, columns, rows of strings), shown

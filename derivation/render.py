@@ -137,13 +137,17 @@ PRACTICE_DEPTH, PRACTICE_WIDTH = 5, 1000     # the network `simulate` draws by d
 
 def meanfield_table(activation: str | None, depth: int = PRACTICE_DEPTH, width: int = PRACTICE_WIDTH,
                     simulated: bool = False) -> dict | None:
-    """The predictions beside `simulate`'s network, computed here (never read from the output directory): for
-    each of the activation's two initialisations (simulate.INITS), with sigma_w^2 = n Var[W] = n a^2/3, the
-    activation variance per layer in the linear regime, sigma_w^{2l} (a factor n Var[W] per layer, inputs
-    N(0, 1)), and by the mean-field map q^{l+1} = sigma_w^2 E[f(sqrt(q^l) xi)^2] (meanfield.predict); for a
-    rectifier, whose steps need no linearisation, the pre-activation variance q^l instead, as derived
-    (q^{l+1} = sigma_w^2 q^l m2 with m2 = E[f(xi)^2] = 1/2) and by the mean-field map. With ``simulated``, a
-    third column: the same quantity measured on `simulate`'s seeded network, run here."""
+    """The predictions beside `simulate`'s network, computed here (never read from the output directory), for
+    each of the activation's two initialisations (simulate.INITS), sigma_w^2 = n Var[W] = n a^2/3, inputs N(0, 1),
+    gradients of unit variance at the top layer L:
+      forward, the activation variance Var[z^l]: linear regime sigma_w^{2l}; mean field Var[f(sqrt(q^l) xi)]
+        with q^1 = sigma_w^2, q^{l+1} = sigma_w^2 E[f(sqrt(q^l) xi)^2] (meanfield.predict);
+      backward, Var[dL/ds^l]: linear regime sigma_w^{2(L-l)}; mean field the product of chi = sigma_w^2
+        E[f'(sqrt(q) xi)^2] over the layers above.
+    For a rectifier, whose steps need no linearisation, the derived maps instead of the linear ones, and the
+    pre-activation variance q^l forward: q^1 = sigma_w^2, then a factor sigma_w^2 m2 per layer (m2 = 1/2), and
+    (sigma_w^2 m2)^(L-l) backward. With ``simulated``, a third column: the same quantities measured on
+    `simulate`'s seeded network, run here."""
     if activation is None:
         return None
     import sympy as sp
@@ -155,15 +159,18 @@ def meanfield_table(activation: str | None, depth: int = PRACTICE_DEPTH, width: 
     for init in INITS[activation]:
         sigma_w2 = width * BOUNDS[init](width, width) ** 2 / 3
         p = meanfield.predict(activation, sigma_w2, depth)
-        run = {"init": init, "gain": sp.nsimplify(sigma_w2, rational=True, tolerance=1e-9),
-               "first": [sigma_w2 * (sigma_w2 / 2) ** layer for layer in range(depth)] if rectifier
-               else list(p.linear_activation_variance),
-               "second": list(p.q if rectifier else p.activation_variance), "third": None}
+        half = sigma_w2 / 2
+        forward = {"first": [sigma_w2 * half ** layer for layer in range(depth)] if rectifier
+                   else list(p.linear_activation_variance),
+                   "second": list(p.q if rectifier else p.activation_variance), "third": None}
+        backward = {"first": [half ** (depth - layer) for layer in range(1, depth + 1)] if rectifier
+                    else list(p.linear_gradient_variance), "second": list(p.gradient_variance), "third": None}
         if simulated:
-            measured = simulate(init, depth, width, activation, jacobian=False)
-            run["third"] = [stats.pre_activation_variance if rectifier else stats.activation_variance
-                            for stats in measured.layers]
-        runs.append(run)
+            measured = simulate(init, depth, width, activation, jacobian=False).layers
+            forward["third"] = [s.pre_activation_variance if rectifier else s.activation_variance for s in measured]
+            backward["third"] = [s.gradient_variance for s in measured]
+        runs.append({"init": init, "gain": sp.nsimplify(sigma_w2, rational=True, tolerance=1e-9),
+                     "forward": forward, "backward": backward})
     return {"activation": activation, "depth": depth, "width": width, "runs": runs, "rectifier": rectifier,
             "simulated": simulated}
 
@@ -208,11 +215,10 @@ def practice(out_dir: Path, warn=_warn, table=None, activation: str | None = "ta
 
 
 def _caption(name: str, activation: str) -> str:
-    what = "back-propagated gradients dL/ds (unit variance at the top layer)" if name.endswith("gradients") \
-        else "activation values"
-    return (f"Histograms of the {what}, layer by layer, in a deep {activation} network at initialisation, "
-            f"simulated by python -m derivation simulate, one panel per initialisation (the variances are in the "
-            f"last columns of Table 1).")
+    what = "the back-propagated gradients ∂L/∂s (variance 1 at the top layer)" if name.endswith("gradients") \
+        else "the activation values"
+    return (f"Histograms of {what}, layer by layer, in a deep {activation} network at initialisation, simulated "
+            f"by python -m derivation simulate; one panel per initialisation.")
 
 
 def crosscheck_table():
@@ -276,10 +282,25 @@ def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> 
             [r.law, ("mo", ","), ("mspace", "2em"), r.claim.lhs, ("mo", "="), r.claim.rhs], notation, display="cell"))
         env.filters["fact"] = lambda label, right: Markup(mathml_sequence(
             [("tokens", label), ("mo", "="), right], notation))
+        # one <math> from expressions and ("mo" | "mi" | "mn" | "tokens", text) or ("mspace", width) pairs the
+        # template writes; eq: left = right (= more), a text side being a short formula of the template's ("0.0335")
+        env.filters["math"] = lambda items, display=False: Markup(mathml_sequence(list(items), notation, display))
+        env.filters["eq"] = lambda left, *rights, relation="=": Markup(mathml_sequence(
+            [("tokens", x) if isinstance(x, str) else x
+             for x in [left, *(item for right in rights for item in (("mo", relation), right))]], notation))
+        # an expression's MathML without its <math>, for formulas the template writes in MathML around it
+        env.filters["mrow"] = lambda e: Markup(re.sub(r"^<math[^>]*>|</math>$", "", mathml(e, notation, display=False)))
+        # SymPy's MathML printer lowers a function's name: the order term O(v^3) would read o(v^3), another claim
+        env.filters["expansion"] = lambda c: Markup(mathml_sequence([c.left, ("mo", "="), c.right], notation).replace(
+            '<mi>o</mi><mrow><mo stretchy="false">(', '<mi>O</mi><mrow><mo stretchy="false">('))
     elif kind == "md":
+        relations = {"≈": r"\approx", "∼": r"\sim", "→": r"\to", "≪": r"\ll", "=": "="}
         env.filters["m"] = lambda e: markdown_inline(latex(e, notation))
-        env.filters["eq"] = lambda left, right: markdown_inline(
-            f"{left if isinstance(left, str) else latex(left, notation)} = {latex(right, notation)}")
+        # left = right (= more): an expression through our printer, a string as LaTeX the template itself wrote
+        env.filters["eq"] = lambda left, *rights, relation="=": markdown_inline(
+            f" {relations[relation]} ".join(x if isinstance(x, str) else latex(x, notation) for x in (left, *rights)))
+        env.filters["tm"] = lambda tex: markdown_inline(tex)         # LaTeX written in the template, never a file's
+        env.filters["latex"] = lambda e: latex(e, notation)
         env.filters["chain"] = lambda lines: markdown_chain(lines, notation)
         env.filters["results"] = lambda results: markdown_results(results, notation)
         env.filters["mdurl"] = markdown_url
@@ -434,6 +455,8 @@ def render(verification: Verification, formats: list[str], out_dir: Path, today=
         wanted.insert(0, "tex")
     activation = simulated_activation(verification)
     found = practice(out_dir, warn, activation=activation)
+    if not doc.notation.gradients:              # no backward pass here: no figure of the gradients
+        found["figures"] = [name for name in found["figures"] if not name.endswith("gradients")]
     extra = {**found, "sample": sample, "meanfield": meanfield_table(activation, simulated=bool(found["figures"]))}
     sources = {fmt: render_text(doc, fmt, extra) for fmt in wanted}    # everything rendered before anything written
     written = [Written(fmt, out_dir / f"{name}.{fmt}") for fmt in sources]

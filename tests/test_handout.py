@@ -195,13 +195,19 @@ def test_meanfield_table_is_computed_not_read():
     standard, normalised = table["runs"]
     assert (standard["init"], normalised["init"]) == ("standard", "normalised")
     assert standard["gain"] == sp.Rational(1, 3) and normalised["gain"] == 1
-    assert normalised["first"] == pytest.approx([1.0] * 5)                       # the linear regime: constant
-    assert normalised["second"] == pytest.approx([0.394, 0.236, 0.167, 0.128, 0.103], abs=6e-4)   # MATH.md
-    assert standard["first"] == pytest.approx([3.0 ** -layer for layer in range(1, 6)])   # (1/3)^l compounds
+    forward, backward = normalised["forward"], normalised["backward"]
+    assert forward["first"] == pytest.approx([1.0] * 5) and backward["first"] == pytest.approx([1.0] * 5)
+    assert forward["second"] == pytest.approx([0.394, 0.236, 0.167, 0.128, 0.103], abs=6e-4)   # MATH.md
+    assert backward["second"][-1] == 1 and all(b < a for a, b in zip(backward["second"][1:], backward["second"]))
+    assert standard["forward"]["first"] == pytest.approx([3.0 ** -layer for layer in range(1, 6)])   # (1/3)^l
+    assert forward["third"] is None                                  # simulated only when figures are shown
     relu = meanfield_table("relu")
     assert relu["rectifier"] and [r["init"] for r in relu["runs"]] == ["normalised", "he"]
     for run in relu["runs"]:                         # He's derived map is the mean-field map of ReLU, exactly
-        assert run["first"] == pytest.approx(run["second"], rel=1e-9)
+        for block in ("forward", "backward"):
+            assert run[block]["first"] == pytest.approx(run[block]["second"], rel=1e-9)
+    simulated = meanfield_table("tanh", simulated=True)["runs"][1]["forward"]
+    assert simulated["third"] == pytest.approx(simulated["second"], rel=0.03)    # the simulation follows it
 
 
 def test_crosscheck_flags_the_default_that_is_not_the_papers_recommendation():

@@ -98,6 +98,22 @@ class Evidence:
     rows: tuple[tuple[str, ...], ...]
 
 
+@dataclass(frozen=True)
+class AuthoredQuestion:
+    """A question written by the derivation's author (``[[questions]]``), for the quiz: a free ``answer``
+    (an expression, judged by the kernel's comparison) or ``choices`` with the 1-based ``correct`` one; prose
+    may hold `math` in backticks. ``step``: the step it is about (asked after that step's own question)."""
+
+    prompt: str
+    explanation: str = ""
+    answer: sp.Expr | None = None
+    answer_text: str = ""
+    choices: tuple[str, ...] = ()
+    correct: int = 0
+    step: str = ""
+    hint: str = ""
+
+
 @dataclass
 class Derivation:
     name: str
@@ -117,6 +133,7 @@ class Derivation:
     differs: str = ""                                     # prose for the comparison sheet: the key assumption
     suits: str = ""                                       # prose: which activations it suits
     evidence: "Evidence | None" = None                    # a table quoted from the source (display only)
+    questions: tuple[AuthoredQuestion, ...] = ()          # the author's questions for the quiz ([[questions]])
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)

@@ -467,8 +467,8 @@ def units_at(units: sp.Expr, layer_symbol: sp.Symbol | None, layer: sp.Expr) -> 
     return units if layer_symbol is None else units.xreplace({layer_symbol: layer})
 
 
-@rule("linearisation", "to first order at 0: `f(u) == f(0) + df(0)*u` and `df(u) == df(0)`, with `f(0)`, `df(0)` "
-                       "computed for the activation, for a centred `u`", needs=("activation", "zero_mean"),
+@rule("linearisation", "replaces `f(u)` by its first-order Taylor polynomial at 0, `f(0) + df(0)*u`, and `df(u)` by "
+                       "`df(0)` (≈), with `f(0)`, `df(0)` computed for the activation, for a centred `u`", needs=("activation", "zero_mean"),
       relation=APPROX)
 def linearisation(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """First-order Taylor expansion of the activation about 0: f(u) ≈ f(0) + f'(0) u and f'(u) ≈ f'(0).
