@@ -4,16 +4,20 @@
 usage, or the run's budget of time or memory spent (derivation.budget); 3 a tool the command needs (pdflatex) is
 not installed; 70 an internal error (a bug: one line, never a traceback); 130 interrupted (Ctrl-C).
 Whatever the input, the outcome is one of these, said in one line on stderr with control characters escaped.
+How output meets the terminal (colour, width, ASCII, progress, a closed pipe, Ctrl-C) is derivation.terminal's.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import signal
 import sys
 
+from . import terminal
+from .terminal import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_TOOL = 0, 1, 2, 3
-EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 70, 130, 141
+EXIT_INTERNAL = 70
 SAMPLE_DEFAULT, SAMPLE_MAX = 40_000, 1_000_000
 WITNESS_MAX = 1_000_000        # beyond, the forward condition's witness sees its linearisation error
 SEED_LIMIT = 2**32
@@ -23,9 +27,14 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error said in one line (control characters of the arguments escaped)."""
 
     def error(self, message: str):
-        from .report import safe
-        self.exit(EXIT_BAD_INPUT, safe(f"{self.prog}: error: {message}{_suggestion(message)} "
-                                       f"(see {self.prog} --help)") + "\n")
+        self.exit(EXIT_BAD_INPUT, terminal.safe(f"{self.prog}: error: {message}{_suggestion(message)} "
+                                                f"(see {self.prog} --help)") + "\n")
+
+    def _print_message(self, message: str, file=None) -> None:
+        """As argparse's, but a closed pipe is not swallowed: `derivation --help | head -0` ends as every
+        command does (141, silently)."""
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def _suggestion(message: str) -> str:
@@ -54,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="derivation",
         description="Machine-check a mathematical derivation step by step with SymPy.")
     parser.add_argument("--version", action="version", version=_version())
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_color(parser, "auto")
+    commands = _Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     verify = commands.add_parser("verify", help="verify a derivation, step by step")
     verify.add_argument("derivation", nargs="?", default="glorot",
                         help="a built-in name (see `list`) or a path to a .toml file (default: glorot)")
@@ -105,6 +115,24 @@ def _parser() -> argparse.ArgumentParser:
                         help="render even if a step fails, marking the failures on the page")
     _add_slope(render)
     return parser
+
+
+def _add_color(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--color", "--colour", choices=terminal.COLOR_CHOICES, default=default,
+                        help="colour the output: auto (on a terminal, unless NO_COLOR is set or TERM=dumb; the "
+                             "default), always (piped too), never")
+
+
+class _Commands:
+    """The subcommands, each of which takes --color too (after the command: `verify --color never`)."""
+
+    def __init__(self, actions):
+        self.actions = actions
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        command = self.actions.add_parser(name, **kwargs)
+        _add_color(command, argparse.SUPPRESS)       # SUPPRESS: the option before the command is not overwritten
+        return command
 
 
 def _add_sampling(command: argparse.ArgumentParser,
@@ -160,23 +188,32 @@ def _load(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command. ``argv`` None: the command line of this process, which the run's budget then bounds
-    for good (see derivation.budget); a list: a call from another program, whose limits are restored after."""
-    stderr = sys.stderr
+    for good (see derivation.budget); a list: a call from another program, whose limits, streams and terminal
+    policy are restored after."""
+    stdout, stderr = sys.stdout, sys.stderr
+    prepared = terminal.prepare(stdout), terminal.prepare(stderr, "backslashreplace")   # ASCII where need be
     sys.stderr = _Escaped(stderr)
     try:
-        return _guarded(argv)
+        return _guarded(argv, stderr)
     finally:
         sys.stderr = stderr
+        if argv is not None:
+            terminal.restore(stdout, prepared[0])
+            terminal.restore(stderr, prepared[1])
+            terminal.reset()
 
 
-def _guarded(argv: list[str] | None) -> int:
+def _guarded(argv: list[str] | None, stderr=None) -> int:
     """The command, with every way it can end turned into an exit code and at most one line on stderr."""
     from . import budget
     limits = budget.Budget(budget.DEFAULT_SECONDS, budget.DEFAULT_MEGABYTES)
     try:
-        args = _parser().parse_args(argv)
-        if hasattr(sys.stdout, "reconfigure"):
-            sys.stdout.reconfigure(errors="replace")
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit:              # --help, --version, a usage error: argparse has written its text
+            sys.stdout.flush()          # a closed pipe is found here (-> 141 below), not at the interpreter's exit
+            raise
+        terminal.configure(args.color, sys.stdout, stderr or sys.stderr)
         limits = budget.from_environment()
         if isinstance(limits, str):
             return _usage(limits)
@@ -197,11 +234,11 @@ def _guarded(argv: list[str] | None) -> int:
     except RecursionError:
         return _usage("the input is nested too deeply to be checked")
     except KeyboardInterrupt:
-        print("derivation: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        if argv is None:                    # our own process: a second Ctrl-C cannot cut the message short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return terminal.interrupted()
     except BrokenPipeError:
-        _silence_stdout()
-        return EXIT_BROKEN_PIPE
+        return terminal.closed_pipe()
     except Exception as exc:  # noqa: BLE001 - the last guard: a bug, reported in one line, never a traceback
         detail = " ".join(str(exc).split())[:200]
         print(f"derivation: internal error: {type(exc).__name__}: {detail} (please report it, with the command "
@@ -210,29 +247,19 @@ def _guarded(argv: list[str] | None) -> int:
 
 
 class _Escaped:
-    """A text stream that shows every control character written to it escaped (report.safe): what goes to
-    stderr quotes file names, arguments and file contents."""
+    """A text stream that shows every control character written to it escaped (terminal.safe): what goes to
+    stderr quotes file names, arguments and file contents. A progress line is cleared first, so that a message
+    stands on its own line."""
 
     def __init__(self, stream):
         self._stream = stream
 
     def write(self, text: str) -> int:
-        from .report import safe
-        return self._stream.write(safe(text))
+        with terminal.progress_held():
+            return self._stream.write(terminal.safe(text))
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
-
-
-def _silence_stdout() -> None:
-    """The reader of stdout has gone (``derivation verify | head``): send what is left to /dev/null, so that the
-    interpreter's final flush does not fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
@@ -246,7 +273,8 @@ class InputError(ValueError):
 
 
 def _read(prompt: str) -> str:
-    """A line typed by the user (EOFError at the end of input); the wait is not counted in the run's time."""
+    """A line typed by the user (EOFError at the end of input); the wait is not counted in the run's time.
+    Ctrl-C raises KeyboardInterrupt, which the command line turns into one line and exit 130."""
     from .budget import waiting
     problem = f"standard input is not {getattr(sys.stdin, 'encoding', None) or 'UTF-8'} text"
     try:
@@ -268,7 +296,7 @@ def _list(args: argparse.Namespace) -> int:
     for name in builtin_names():
         d = load(name, arities())
         entries.append((name, f"{d.title}: {plain(d.summary)}" if d.summary else d.title))
-    print(list_report(entries))
+    print(list_report(entries, terminal.current()))
     return EXIT_OK
 
 
@@ -278,26 +306,28 @@ def _verify(args: argparse.Namespace) -> int:
     samples = _sampling(args)
     if isinstance(samples, str):
         return _usage(samples)
+    out = terminal.current()
     result = verify(_load(args), args.activation)
     examinations = clash = None
     if args.sample and not result.error:
         from . import sampled
-        examinations = sampled.run(result, activation_of(result.derivation, args.activation), args.seed, samples)
+        with out.progress(f"sampling every step ({samples} draws)"):
+            examinations = sampled.run(result, activation_of(result.derivation, args.activation), args.seed,
+                                       samples)
         clash = sampled.conflicts(result, examinations)
     if args.json:
-        print(json_report(result, None if examinations is None else sampled.records(examinations)))
+        text = json_report(result, None if examinations is None else sampled.records(examinations))
+        print(text if out.unicode else terminal.ascii_json(text))
     else:
-        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        print(text_report(result, colour))
+        print(text_report(result, out))
         if examinations is not None:
-            print(sampled.text(result, examinations, args.seed, samples))
+            print(out.wrap(sampled.text(result, examinations, args.seed, samples)))
     return EXIT_OK if result.ok and not clash else EXIT_FAILED
 
 
 def _usage(message: str) -> int:
     """A one-line error on stderr (control characters escaped), and exit 2."""
-    from .report import safe
-    print(safe(f"derivation: error: {' '.join(str(message).splitlines())}"), file=sys.stderr)
+    print(terminal.safe(f"derivation: error: {' '.join(str(message).splitlines())}"), file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -320,7 +350,9 @@ def _render(args: argparse.Namespace) -> int:
         output_name(derivation)         # checked before the work: 'name' must be an identifier, never a path
     except BadOutputName as exc:
         return _usage(str(exc))
-    result = verify(derivation, args.activation)
+    out = terminal.current()
+    with out.progress(f"verifying {derivation.name}"):
+        result = verify(derivation, args.activation)
     if not result.ok and not args.allow_unverified:
         print(f"derivation: not rendered: {derivation.path} does not verify "
               f"({result.verified}/{len(result.steps)} steps); fix it, or pass --allow-unverified", file=sys.stderr)
@@ -331,20 +363,24 @@ def _render(args: argparse.Namespace) -> int:
     if args.sample and not result.error:
         from . import sampled
         from .verify import activation_of
-        examinations = sampled.run(result, activation_of(derivation, args.activation), args.seed, samples)
+        with out.progress(f"sampling every step ({samples} draws)"):
+            examinations = sampled.run(result, activation_of(derivation, args.activation), args.seed, samples)
         table = sampled.rows(result, examinations, args.seed, samples)
-    code = _write(lambda: render(result, args.format, Path(args.out), sample=table), args.out)
+    code = _write(lambda: render(result, args.format, Path(args.out), sample=table), args.out,
+                  f"writing {', '.join(args.format)}" + (" (pdflatex)" if "pdf" in args.format else ""))
     if code == EXIT_OK and not result.ok:
         print(f"derivation: warning: rendered although {len(result.steps) - result.verified} step(s) fail; "
               f"they are marked on the page", file=sys.stderr)
     return code
 
 
-def _write(produce, out: str) -> int:
-    """Build documents with ``produce()``, say what was written, and map failures to exit codes."""
+def _write(produce, out: str, doing: str = "writing") -> int:
+    """Build documents with ``produce()`` (``doing`` shown as progress meanwhile), say what was written, and map
+    failures to exit codes."""
     from .render import BadOutputName, RenderError, TexMissing
     try:
-        written = produce()
+        with terminal.current().progress(doing):
+            written = produce()
     except BadOutputName as exc:
         print(f"derivation: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -370,19 +406,25 @@ def _witness(args: argparse.Namespace) -> int:
     from .layer import simulate
     from .report import witness_report
     from .witness import run
-    witnesses = run(args.seed, args.samples)
-    gains = [g for activation in ("tanh", "sigmoid", "relu") for g in simulate(activation, seed=args.seed)]
-    print(witness_report(witnesses, gains, args.seed, args.samples))
+    out = terminal.current()
+    with out.progress("witness") as progress:
+        witnesses = run(args.seed, args.samples,
+                        lambda done, total, name: progress.update(f"{done + 1}/{total} {name}"))
+        gains = []
+        for activation in ("tanh", "sigmoid", "relu"):
+            progress.update(f"one {activation} layer, simulated")
+            gains += simulate(activation, seed=args.seed)
+    print(witness_report(witnesses, gains, args.seed, args.samples, out))
     return EXIT_OK if all(w.ok for w in witnesses) else EXIT_FAILED
 
 
 def _explain(args: argparse.Namespace) -> int:
     import jinja2
 
-    from .explain import explain
+    from .explain import explain, laid_out
     from .loader import LoadError
-    from .report import safe
     from .verify import verify
+    out = terminal.current()
     derivation = _load(args)
     result = verify(derivation, args.activation)
     try:
@@ -394,24 +436,27 @@ def _explain(args: argparse.Namespace) -> int:
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     template = env.get_template("explain.txt.j2")
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and len(explanations) > 1
-    print(safe(f"{derivation.title}: {len(explanations)} step(s)")
-          + (" (Enter: next step, q: stop)" if interactive else ""))
+    print(out.wrap(terminal.safe(f"{derivation.title}: {len(explanations)} step(s)")
+                   + (" (Enter: next step, q: stop)" if interactive else "")))
     for position, e in enumerate(explanations):
         print()
-        print(safe(template.render(e=e).rstrip()))
+        print(laid_out(terminal.safe(template.render(e=e).rstrip()), out))
         if interactive and position < len(explanations) - 1:
             try:
                 if _read("-- ").strip().lower() in ("q", "quit"):
                     break
             except EOFError:
                 break
+            except KeyboardInterrupt:
+                print()                     # the message goes below the prompt, not after it
+                raise
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def _quiz(args: argparse.Namespace) -> int:
     import random
 
-    from .quiz import EXAMPLE, layer_values, session
+    from .quiz import HEADER, Scorecard, layer_values, play, session
     from .report import safe
     from .verify import verify
     if not 1 <= args.questions <= 100:
@@ -421,36 +466,39 @@ def _quiz(args: argparse.Namespace) -> int:
     verification = verify(_load(args))
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     questions = session(verification, seed, args.questions, layer_values(_layer_results(verification.derivation)))
-    print(safe(f"Quiz on {verification.derivation.title}: {len(questions)} questions (seed {seed})."))
-    print(f"Answer in the syntax of derivation files, e.g. {EXAMPLE}")
-    print("Type ? for a hint; an empty line skips. Every answer is checked by the verifier, not by its spelling.")
-    score = asked = 0
-    for number, question in enumerate(questions, 1):
-        print(safe(f"\n{number}. {question.tag} " + "\n   ".join(question.prompt)))
-        while True:
-            try:
-                text = _read("> ")
-            except EOFError:
-                print(f"\nscore: {score}/{asked}")
-                return EXIT_OK
-            text = text.strip()
-            if text == "?":
-                print(safe(f"   hint: {question.hint}"))
-                continue
-            if not text:
-                print(safe(f"   skipped; the answer: {question.answer}"))
-                break
-            judgement = question.judge(text[:4000])
-            if judgement.retry:
-                print(safe(f"   {judgement.feedback}; try again (? for a hint, empty line to skip)"))
-                continue
-            score += judgement.correct
-            print(safe(f"   {'✓' if judgement.correct else '✗'} {judgement.feedback}"
-                       + ("" if judgement.correct else f"; the answer: {question.answer}")))
-            break
-        asked += 1
-    print(f"\nscore: {score}/{asked}")
+    title = verification.derivation.title
+    if not questions:
+        print(safe(f"derivation: no questions can be asked on {title}: no step verifies"), file=sys.stderr)
+        return EXIT_FAILED
+    _line_editing()
+    print(safe(f"Quiz on {title}: {len(questions)} questions (seed {seed})."))
+    for line in HEADER:
+        print(line)
+    card = Scorecard(len(questions))
+
+    def write(line: str) -> None:
+        print(safe(line), flush=True)
+
+    try:
+        play(questions, _read, write, card)
+    except KeyboardInterrupt:
+        print()
+        for line in card.ending():
+            write(line)
+        raise                               # the one-line message and exit 130 (_guarded)
+    for line in card.ending():
+        write(line)
     return EXIT_OK
+
+
+def _line_editing() -> None:
+    """Line editing and history for the quiz's answers (Python's readline) when a person types at a terminal."""
+    if not sys.stdin.isatty():
+        return
+    try:
+        import readline  # noqa: F401  - input() edits lines once it is imported
+    except ImportError:
+        pass
 
 
 def _verified_results(derivation) -> dict:
@@ -467,10 +515,9 @@ def _layer_results(derivation) -> dict:
     std ``sigma`` in the fans n[i], n[i+1] (none for a derivation without them: no number questions)."""
     import sympy as sp
 
-    name = {"glorot": "Glorot", "he": "He", "lecun": "LeCun", "he_fanout": "He fan_out"}.get(derivation.name,
-                                                                                            "the derivation's")
+    name = {"glorot": "Glorot ", "he": "He ", "lecun": "LeCun ", "he_fanout": "He fan_out "}.get(derivation.name, "")
     results = _verified_results(derivation)
-    labels = {"a": f"{name} uniform bound", "sigma": f"{name} normal std"}
+    labels = {"a": f"{name}uniform bound", "sigma": f"{name}normal std"}
     return {labels[key]: formula for key, formula in results.items() if key in labels
             and formula.free_symbols <= {s for a in formula.atoms(sp.Indexed) for s in a.free_symbols}
             and all(a.base.name == "n" for a in formula.atoms(sp.Indexed)) and formula.atoms(sp.Indexed)}
@@ -482,12 +529,17 @@ def _render_sheet(args: argparse.Namespace) -> int:
     from .loader import builtin_names
     from .render import render_sheet
     from .verify import verify
-    verifications = [verify(d) for d in map(_builtin, builtin_names()) if d.suits]
+    with terminal.current().progress("verifying the built-in derivations") as progress:
+        verifications = []
+        for derivation in map(_builtin, builtin_names()):
+            if derivation.suits:
+                progress.update(derivation.name)
+                verifications.append(verify(derivation))
     failing = [v.derivation.name for v in verifications if not v.ok]
     if failing:
         print(f"derivation: not rendered: {', '.join(failing)} does not verify", file=sys.stderr)
         return EXIT_FAILED
-    return _write(lambda: render_sheet(verifications, Path(args.out)), args.out)
+    return _write(lambda: render_sheet(verifications, Path(args.out)), args.out, "writing the sheet (pdflatex)")
 
 
 def _builtin(name: str):
@@ -500,15 +552,22 @@ def _crosscheck(args: argparse.Namespace) -> int:
     from .render import crosscheck_table
     from .report import crosscheck_report
 
-    table = crosscheck_table()        # the same computation `render` repeats to check crosscheck.json
+    out = terminal.current()
+    with out.progress("crosscheck") as progress:
+        progress.update("verifying glorot, he and lecun; comparing each framework's formula")
+        table = crosscheck_table()        # the same computation `render` repeats to check crosscheck.json
+        progress.update("the truncated normal's standard deviation, integrated")
+        trunc = truncated_normal_std()
     examples = [(((64, 3, 3, 3), "pytorch"), fans((64, 3, 3, 3), "pytorch")),
                 (((3, 3, 3, 64), "keras"), fans((3, 3, 3, 64), "keras")),
                 (((512, 256), "pytorch"), fans((512, 256), "pytorch"))]
-    print(crosscheck_report(table, truncated_normal_std(), examples))
+    print(crosscheck_report(table, trunc, examples, out))
     _save_crosscheck(table, args.out)
     ok = all(r.match for r in table if not r.heuristic)
     if args.empirical:
-        ok = _empirical({name: _verified_results(_builtin(name)) for name in ("glorot", "he", "lecun")}) and ok
+        with out.progress("crosscheck --empirical: verifying glorot, he and lecun"):
+            verified = {name: _verified_results(_builtin(name)) for name in ("glorot", "he", "lecun")}
+        ok = _empirical(verified) and ok
     return EXIT_OK if ok else EXIT_FAILED
 
 
@@ -540,8 +599,9 @@ def _empirical(verified: dict) -> bool:
         "kaiming_normal_ (relu)": in_fans(verified["he"]["sigma"]).subs(layer),
         "nn.Linear default": 1 / sp.sqrt(fan_in),            # Var = 1/(3 fan_in), crosschecked above
     }
-    results = draws({name: float(value) for name, value in derived.items()})
-    print(empirical_report(results))
+    with terminal.current().progress("drawing tensors with torch.nn.init"):
+        results = draws({name: float(value) for name, value in derived.items()})
+    print(empirical_report(results, terminal.current()))
     return all(d.ok for d in results)
 
 
@@ -560,10 +620,13 @@ def _simulate(args: argparse.Namespace) -> int:
     if not set(inits) <= set(INITS[args.activation]):
         return _usage(f"--init {args.init} does not apply to {args.activation} (choose "
                       f"{', '.join(INITS[args.activation])} or both)")
-    show = (lambda text: print(f"  {text}", file=sys.stderr)) if sys.stderr.isatty() else None
-    runs = [simulate(init, args.depth, args.width, args.activation, args.batch, args.seed, show) for init in inits]
-    print(simulate_report(runs, args.batch, args.seed))
+    out = terminal.current()
+    with out.progress(f"simulating {args.depth} x {args.width} {args.activation}") as progress:
+        runs = [simulate(init, args.depth, args.width, args.activation, args.batch, args.seed, progress.update)
+                for init in inits]
+    print(simulate_report(runs, args.batch, args.seed, out))
     if not plots.available():
         print("\nfigures: matplotlib is not installed (pip install 'derivation[plots]')")
         return EXIT_OK
-    return _write(lambda: [Written(p.suffix[1:], p) for p in plots.write_figures(runs, Path(args.out))], args.out)
+    return _write(lambda: [Written(p.suffix[1:], p) for p in plots.write_figures(runs, Path(args.out))], args.out,
+                  "drawing the figures")

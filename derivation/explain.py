@@ -1,7 +1,7 @@
 """Each step explained: what changes and why, the rule as a formula, the assumptions it needs and what
 goes wrong without them. The words come from the derivation file (note, without) and the rules' formulas;
 in depth, the rule is also run again with each cited assumption withdrawn, to show what it computes then.
-Data only; the text is laid out by the template explain.txt.j2.
+Data only; the text is laid out by the template explain.txt.j2, and fitted to the terminal by :func:`laid_out`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,21 @@ class Explanation:
     qualifiers: list[str] = field(default_factory=list)   # premise, requirement, first order, assumptions
     depth: list[str] = field(default_factory=list)          # the rule's docstring, in depth
     withdrawn: list[Withdrawn] = field(default_factory=list)
+
+
+def laid_out(text: str, out) -> str:
+    """One step's text as the template writes it, for the terminal ``out`` (derivation.terminal.Terminal): the
+    heading in bold, the verdict line green or red, every line wrapped to the width with a hanging indent under
+    its label (``why``, ``needs``, ...), expressions kept whole."""
+    lines = text.split("\n")
+    if lines and lines[0]:
+        lines[0] = out.style("bold", lines[0])
+    if len(lines) > 1:
+        verdict = lines[-1].lstrip()
+        if verdict.startswith(("✓", "✗")):
+            indent = lines[-1][: len(lines[-1]) - len(verdict)]
+            lines[-1] = indent + out.style("ok" if verdict.startswith("✓") else "bad", verdict)
+    return out.wrap("\n".join(lines))
 
 
 def explain(v: Verification, step_id: str | None = None) -> list[Explanation]:

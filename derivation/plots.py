@@ -72,7 +72,7 @@ def _figure(runs: list[Run], kind: str, xlabel: str, centres):
     no backend chosen, no global state."""
     from matplotlib.figure import Figure
     figure = Figure(figsize=(WIDTH, HEIGHT), layout="constrained")
-    axes = figure.subplots(1, len(runs), sharey=True, squeeze=False)
+    axes = figure.subplots(1, len(runs), sharey=False, squeeze=False)
     figure.get_layout_engine().set(wspace=0.06)
     for axis, run in zip(axes[0], runs):
         for stats in run.layers:

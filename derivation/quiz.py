@@ -1,79 +1,87 @@
-"""Questions on a verified derivation, and the judging of answers: by mathematics, never by string matching.
+"""Questions on a verified derivation, the judging of answers (by mathematics, never by spelling), and the game.
 
-Three kinds, drawn reproducibly from a seed:
-  next step    the previous expression and the rule; the answer is parsed by the safe parser and compared
-               with what the rule derives (``equivalence.compare``), with specific feedback when it differs;
-  assumption   which assumptions a step uses, from the derivation's list;
-  number       a layer with random fan-in and fan-out; the value comes from the verified results of the
-               built-in derivations (Glorot uniform bound and normal std, He normal std).
-Answer text is only ever parsed (never evaluated as code). Data only; the CLI asks and prints.
+The bank (derivation.quizbank) has a question on every verified step (the next step of a chain, a chain's start,
+a law's moment, a step that combines earlier ones), on which assumptions a step needs, on numbers for a layer, and
+the author's own questions (``[[questions]]`` in the derivation file). Answers are judged by derivation.judge:
+parsed by the safe parser (never evaluated) and compared by the kernel under the step's facts. A session is drawn
+reproducibly from a seed and ordered so that no question shows the answer of a later one.
+
+:func:`play` asks the questions: graduated hints (``?``, each costing HINT_COST of the point), one more try after a
+wrong answer for RETRY_CREDIT of it, an empty line skips, ``q`` stops; :class:`Scorecard` keeps the score and
+ends with a review of what was missed. Reading and writing are the caller's (the CLI: a terminal or a pipe).
 """
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import sympy as sp
 
 from .crosscheck import FAN_IN, FAN_OUT, in_fans
-from .diagnose import swapped_fans
-from .kernel.compare import compare
-from .parser import Exceeded, Namespace, ParseError, bounded, parse
-from .printing import plain, pretty
-from .kernel.rules import RULES
+from .judge import Expected, Judgement, judge_expression
+from .parser import Exceeded, Namespace, bounded
+from .printing import plain
 from .verify import Verification
+
+__all__ = ["HEADER", "Judgement", "Question", "Scorecard", "layer_values", "next_step_items", "play", "session"]
 
 RELATIVE_TOLERANCE = 0.01
 JUDGE_SECONDS = 10          # judging one answer (parsing, comparing, evaluating a number)
-FANS = (64, 128, 256, 300, 512, 784, 1000, 1024, 2048)
-EXAMPLE = "Sum(Var[z[i, j]]*Var[W[i, j, k]], (j, 1, n[i]))   or   Var[W[i]] == 1/n[i]"
-
-
-@dataclass(frozen=True)
-class Judgement:
-    correct: bool
-    feedback: str
-    retry: bool = False         # not an answer at all (malformed): ask again
+HINT_COST = 0.25            # of the point, per hint taken
+RETRY_CREDIT = 0.5          # of the point, for a right answer at the second try
+QUIT = ("q", "quit", "exit")
+HEADER = [
+    "Answer in the syntax of derivation files: + - * / **, one == for an equation, Var[X], E[X], z[i, j],",
+    "Sum(body, (j, 1, n[i])), sqrt(x), and numbers. Every answer is checked by the verifier: any equal form is right.",
+    f"?: a hint (each costs {HINT_COST:g} of the point)   empty line: skip   q: stop.  "
+    f"A wrong answer gets one more try for {RETRY_CREDIT:g} of the point.",
+]
 
 
 @dataclass(frozen=True)
 class Question:
-    kind: str
-    tag: str                    # e.g. "[F4]"
+    kind: str                   # next step, chain start, law, combine, assumption, number, concept
+    tag: str                    # what it is about: a step id (F4), a layer (784->300), an author's question (Q2)
     prompt: list[str]
-    hint: str
-    answer: str                 # the correct answer, shown after a wrong one
-    solution: str               # the same, in the answer syntax
+    hints: tuple[str, ...]      # graduated: the rule and what it does, its formula, the shape of the answer
+    answer: str                 # the correct answer as the derivation writes it (shown after)
+    solution: str               # a typed answer that is right (the answer syntax)
     judge: Callable[[str], Judgement]
+    step: str = ""              # the step it is about
+    explanation: str = ""       # shown after the question: why
+    asks: frozenset = frozenset()     # keys of its answer (quizbank: what no earlier question may show)
+    shows: frozenset = frozenset()    # keys of everything it displays
+    after: frozenset = frozenset()    # "step:F4": asked after the question on that step, when both are drawn
+
+    @property
+    def hint(self) -> str:
+        return self.hints[0] if self.hints else ""
 
 
-def session(verification: Verification, seed: int, count: int, numbers: Callable[[int, int], dict]) -> list[Question]:
-    """``count`` questions drawn with ``seed``: about half next-step, the rest assumptions and numbers."""
-    rng = random.Random(seed)
-    pool_next = _next_step_questions(verification)
-    pool_assumption = _assumption_questions(verification)
-    rng.shuffle(pool_next)
-    rng.shuffle(pool_assumption)
-    questions = []
-    kinds = ["next", "next", "assumption"] + (["number"] if numbers(2, 3) else [])
-    count = count if "number" in kinds else min(count, len(pool_next) + len(pool_assumption))
-    while len(questions) < count:
-        kind = rng.choice(kinds)
-        if kind == "next" and pool_next:
-            questions.append(pool_next.pop())
-        elif kind == "assumption" and pool_assumption:
-            questions.append(pool_assumption.pop())
-        elif kind == "number":
-            fan_in, fan_out = rng.choice(FANS), rng.choice(FANS)
-            values = numbers(fan_in, fan_out)
-            label = rng.choice(sorted(values))
-            questions.append(_number_question(label, fan_in, fan_out, values[label]))
-    return questions
+def session(verification: Verification, seed: int, count: int, numbers: Callable[[int, int], dict] | None = None
+            ) -> list[Question]:
+    """``count`` questions drawn with ``seed`` (fewer when the derivation has fewer to ask); ``numbers`` from
+    :func:`layer_values` gives the verified formulas that number questions use (none: no number questions)."""
+    return bank(verification, getattr(numbers, "results", None) or {}).session(seed, count)
 
 
-# ---------------------------------------------------------------- next step
+_BANKS: dict = {}
+
+
+def bank(verification: Verification, layers: dict | None = None):
+    """The bank of questions on ``verification`` (built once per verification and set of layer results)."""
+    from .quizbank import Bank
+    key = (id(verification), tuple(sorted((k, sp.srepr(f)) for k, f in (layers or {}).items())))
+    found = _BANKS.get(key)
+    if found is None or found[0] is not verification:
+        if len(_BANKS) > 16:
+            _BANKS.clear()
+        found = _BANKS[key] = (verification, Bank(verification, layers))
+    return found[1]
+
+
+# ---------------------------------------------------------------- the bank's next-step questions (handout)
 
 def next_step_items(v: Verification) -> list[tuple]:
     """The bank of next-step questions: (previous, current) step results where ``current`` continues the chain
@@ -85,23 +93,12 @@ def next_step_items(v: Verification) -> list[tuple]:
 
 
 def _next_step_questions(v: Verification) -> list[Question]:
-    out = []
-    for previous, current in next_step_items(v):
-        step = current.step
-        derived = current.derived
-        prompt = [f"Step {previous.step.id} gives:", f"    {pretty(previous.step.claim)}",
-                  f"Apply {step.rule}" + (f" (using {', '.join(step.uses)})" if step.uses else "")
-                  + f": what is step {step.id}?"]
-        hint = f"{step.rule}: {_plain_formula(step.rule)}"
-        out.append(Question("next step", f"[{step.id}]", prompt, hint, pretty(derived), plain(derived),
-                            _expression_judge(derived, v.derivation.namespace)))
-    return out
+    """The quiz's questions on the steps of :func:`next_step_items`."""
+    ids = {current.step.id for _, current in next_step_items(v)}
+    return [q for q in bank(v).steps if q.step in ids]
 
 
-def _plain_formula(rule: str) -> str:
-    from .prose import plain
-    return plain(RULES[rule].formula)
-
+# ---------------------------------------------------------------- judging, bounded
 
 def _bounded_judge(judge: Callable[[str], Judgement]) -> Callable[[str], Judgement]:
     """``judge`` within JUDGE_SECONDS and without raising: an answer too costly, or one SymPy cannot compare, is
@@ -118,120 +115,138 @@ def _bounded_judge(judge: Callable[[str], Judgement]) -> Callable[[str], Judgeme
         except MemoryError:
             return Judgement(False, "this answer is too large to judge; write it more simply", retry=True)
         except (ArithmeticError, TypeError, ValueError, AttributeError, NotImplementedError, RecursionError,
-                IndexError) as exc:
-            return Judgement(False, f"this answer cannot be compared ({type(exc).__name__})", retry=True)
+                IndexError, KeyError):
+            return Judgement(False, "this answer cannot be compared with the expected one; write it another way",
+                             retry=True)
     return bounded_judge
 
 
 def _expression_judge(correct: sp.Expr, names: Namespace) -> Callable[[str], Judgement]:
-    def judge(text: str) -> Judgement:
-        try:
-            answer = parse(text, names)
-        except ParseError as exc:
-            return Judgement(False, f"not an expression: {exc}", retry=True)
-        comparison = compare(correct, answer)
-        if comparison.equal:
-            return Judgement(True, "correct")
-        return Judgement(False, _feedback(correct, answer, comparison))
-    return _bounded_judge(judge)
-
-
-def _feedback(correct: sp.Expr, answer: sp.Expr, comparison) -> str:
-    """The most specific thing that can be computed about a wrong answer."""
-    if comparison.reason:
-        return comparison.reason
-    swapped = swapped_fans(answer, correct)
-    if swapped is not None:
-        return swapped
-    if comparison.ratio is not None:
-        return f"your answer is {pretty(comparison.ratio)} times the correct one"
-    difference = comparison.difference
-    if difference is not None and not isinstance(difference, sp.Add):
-        if difference.could_extract_minus_sign():
-            return f"a term is missing: {pretty(-difference)}"
-        return f"there is an extra term: {pretty(difference)}"
-    return "not equal to what the rule gives"
-
-
-# ---------------------------------------------------------------- which assumption
-
-def _assumption_questions(v: Verification) -> list[Question]:
-    choices = list(v.derivation.assumptions.values())
-    listing = ", ".join(f"{a.id} ({a.title})" for a in choices)
-    out = []
-    for r in v.steps:
-        step = r.step
-        if not step.uses:
-            continue
-        prompt = [f"Step {step.id} uses {step.rule}:", f"    {pretty(step.claim)}",
-                  f"Which assumptions does it need? Choose from {listing} (e.g. A1, A3)."]
-        hint = f"{step.rule} needs: " + (", ".join(RULES[step.rule].needs).replace("_", "-") or "no assumption")
-        out.append(Question("assumption", f"[{step.id}]", prompt, hint, ", ".join(step.uses), ", ".join(step.uses),
-                            _choice_judge(set(step.uses), {a.id for a in choices})))
-    return out
-
-
-def _choice_judge(correct: set[str], known: set[str]) -> Callable[[str], Judgement]:
-    lookup = {k.lower(): k for k in known}
-
-    def judge(text: str) -> Judgement:
-        tokens = [t for t in text.replace(",", " ").split() if t]
-        unknown = [t for t in tokens if t.lower() not in lookup]
-        if unknown or not tokens:
-            shown = ascii(unknown[0][:40])[1:-1] if unknown else "(empty)"
-            return Judgement(False, f"not one of the choices: {shown}", retry=True)
-        given = {lookup[t.lower()] for t in tokens}
-        if given == correct:
-            return Judgement(True, "correct")
-        parts = []
-        if correct - given:
-            parts.append("missing " + ", ".join(sorted(correct - given)))
-        if given - correct:
-            parts.append("not needed here: " + ", ".join(sorted(given - correct)))
-        return Judgement(False, "; ".join(parts))
-    return judge
+    """A bounded judge of answers equal to ``correct`` (no facts of a step)."""
+    return _bounded_judge(judge_expression(Expected(correct, plain(correct)), names))
 
 
 # ---------------------------------------------------------------- numbers
 
-def _number_question(label: str, fan_in: int, fan_out: int, value: sp.Expr) -> Question:
-    prompt = [f"A layer with fan-in {fan_in} and fan-out {fan_out}: what is the {label}?",
-              f"(a number or an expression such as 0.05 or sqrt(2)/10; accepted within "
-              f"{RELATIVE_TOLERANCE:.0%})"]
-    exact = float(value)
-    hints = {"Glorot uniform bound": "a = sqrt(6/(fan_in + fan_out))",
-             "Glorot normal std": "sigma = sqrt(2/(fan_in + fan_out))",
-             "He normal std": "sigma = sqrt(2/fan_in) for ReLU",
-             "He uniform bound": "a = sqrt(6/fan_in) for ReLU",
-             "LeCun uniform bound": "a = sqrt(3/fan_in)",
-             "LeCun normal std": "sigma = sqrt(1/fan_in)",
-             "He fan_out normal std": "sigma = sqrt(2/fan_out) for ReLU",
-             "He fan_out uniform bound": "a = sqrt(6/fan_out) for ReLU"}
+class LayerValues:
+    """The verified results for number questions (label -> formula in n[i], n[i+1]); called with a layer's fans,
+    their values."""
 
-    def judge(text: str) -> Judgement:
-        try:
-            answer = parse(text, Namespace())
-        except ParseError as exc:
-            return Judgement(False, f"not a number: {exc}", retry=True)
-        if isinstance(answer, sp.Equality) or not answer.is_number:
-            return Judgement(False, "not a number", retry=True)
-        value = answer.evalf(30)
-        if not value.is_Number:                  # a law (Uniform(1, 2)), a moment: no numerical value
-            return Judgement(False, "not a number", retry=True)
-        if not value.is_real or value <= 0 or not value.is_finite:
-            return Judgement(False, "a standard deviation or a bound is a positive number")
-        ratio = float(value / exact) if exact else float("inf")
-        if abs(ratio - 1) <= RELATIVE_TOLERANCE:
-            return Judgement(True, f"correct ({exact:.6g})")
-        return Judgement(False, f"your answer is {ratio:.3g} times the correct one")
+    def __init__(self, results: dict[str, sp.Expr]):
+        self.results = dict(results)
 
-    return Question("number", f"[{fan_in}->{fan_out}]", prompt, hints.get(label, ""), f"{exact:.6g}", f"{exact:.9g}",
-                    _bounded_judge(judge))
-
-
-def layer_values(results: dict[str, sp.Expr]) -> Callable[[int, int], dict]:
-    """From verified results (name -> formula in n[i], n[i+1]) to the numbers of one concrete layer."""
-    def values(fan_in: int, fan_out: int) -> dict:
+    def __call__(self, fan_in: int, fan_out: int) -> dict:
         layer = {FAN_IN: fan_in, FAN_OUT: fan_out}
-        return {label: in_fans(formula).xreplace(layer) for label, formula in results.items()}
-    return values
+        return {label: in_fans(formula).xreplace(layer) for label, formula in self.results.items()}
+
+
+def layer_values(results: dict[str, sp.Expr]) -> LayerValues:
+    """From verified results (name -> formula in n[i], n[i+1]) to the numbers of one concrete layer."""
+    return LayerValues(results)
+
+
+# ---------------------------------------------------------------- the game
+
+@dataclass
+class Outcome:
+    number: int
+    question: Question
+    credit: float
+    status: str                 # right, wrong, skipped
+
+
+@dataclass
+class Scorecard:
+    """The score so far: what each question asked earned (hints and a second try cost part of the point)."""
+
+    total: int
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(o.credit for o in self.outcomes)
+
+    @property
+    def asked(self) -> int:
+        return len(self.outcomes)
+
+    def line(self) -> str:
+        unasked = f" ({self.asked} of {self.total} questions asked)" if self.asked < self.total else ""
+        return f"score: {points(self.score)}/{self.asked}{unasked}"
+
+    def ending(self) -> list[str]:
+        """The score, then each question not fully earned with its correct form."""
+        lines = ["", self.line()]
+        missed = [o for o in self.outcomes if o.credit < 1]
+        if missed:
+            lines.append("to review:")
+            for o in missed:
+                earned = "" if o.credit == 0 else f", {points(o.credit)} of the point"
+                lines.append(f"  {o.number}. [{o.question.tag}] {o.question.kind} ({o.status}{earned})")
+                lines.append(f"     the answer: {o.question.answer}")
+        return lines
+
+
+def points(value: float) -> str:
+    """6.5, 7, 0.375: a score without trailing zeros."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def play(questions: list[Question], read: Callable[[str], str], write: Callable[[str], None],
+         card: Scorecard) -> None:
+    """Ask ``questions`` in turn. ``read(prompt)`` returns a line (EOFError at the end of input: the game ends,
+    as with ``q``); ``write(line)`` shows one. KeyboardInterrupt is the caller's: ``card`` has the score so far."""
+    for number, question in enumerate(questions, 1):
+        write("")
+        write(f"{number}/{len(questions)}. [{question.tag}] {question.kind}")
+        for line in question.prompt:
+            write(f"   {line}")
+        if not _ask(number, question, read, write, card):
+            return
+        if question.explanation:
+            write(f"   why: {question.explanation}")
+
+
+def _ask(number: int, question: Question, read, write, card: Scorecard) -> bool:
+    """One question, until it is answered, skipped or failed twice; False when the game ends here."""
+    hints = tries = 0
+    while True:
+        try:
+            text = read("> ")
+        except EOFError:
+            write("")
+            return False
+        text = text.strip()
+        if text.lower() in QUIT:
+            return False
+        if text == "?":
+            if hints < len(question.hints):
+                hints += 1
+                write(f"   hint {hints}/{len(question.hints)} (costs {HINT_COST:g}): {question.hints[hints - 1]}")
+            else:
+                write("   no more hints; an empty line shows the answer")
+            continue
+        if not text:
+            status = "wrong" if tries else "skipped"
+            write(f"   {status}; the answer: {question.answer}")
+            card.outcomes.append(Outcome(number, question, 0.0, status))
+            return True
+        judgement = question.judge(text)
+        if judgement.read_as:
+            write(f"   read as: {judgement.read_as}")
+        if judgement.retry:
+            write(f"   {judgement.feedback}; try again (? for a hint, empty line to skip)")
+            continue
+        if judgement.correct:
+            credit = max(0.0, 1 - HINT_COST * hints) * (RETRY_CREDIT if tries else 1.0)
+            write(f"   ✓ {judgement.feedback}" + (f"  (+{points(credit)})" if credit < 1 else ""))
+            card.outcomes.append(Outcome(number, question, credit, "right"))
+            return True
+        tries += 1
+        if tries == 1:
+            write(f"   ✗ {judgement.feedback}")
+            write(f"   one more try for {RETRY_CREDIT:g} of the point (? for a hint, empty line: show the answer)")
+            continue
+        write(f"   ✗ {judgement.feedback}; the answer: {question.answer}")
+        card.outcomes.append(Outcome(number, question, 0.0, "wrong"))
+        return True

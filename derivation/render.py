@@ -299,7 +299,8 @@ def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> 
         # left = right (= more): an expression through our printer, a string as LaTeX the template itself wrote
         env.filters["eq"] = lambda left, *rights, relation="=": markdown_inline(
             f" {relations[relation]} ".join(x if isinstance(x, str) else latex(x, notation) for x in (left, *rights)))
-        env.filters["tm"] = lambda tex: markdown_inline(tex)         # LaTeX written in the template, never a file's
+        # LaTeX written in the template, never a file's (typeset when rendered, not folded when compiled)
+        env.filters["tm"] = jinja2.pass_context(lambda context, tex: markdown_inline(tex))
         env.filters["latex"] = lambda e: latex(e, notation)
         env.filters["chain"] = lambda lines: markdown_chain(lines, notation)
         env.filters["results"] = lambda results: markdown_results(results, notation)

@@ -19,18 +19,11 @@ from .kernel.check import UNPROVEN, random_names, sources
 from .kernel.terms import peel
 from .kernel.counterexample import Counterexample
 from .verify import ASSUMPTION, INAPPLICABLE, REFUSED, WRONG, StepResult, Verification, subjects
+from .terminal import Terminal, safe  # noqa: F401 - safe: where the rest of the package has long imported it
 
 LABELS = {WRONG: "WRONG", UNPROVEN: "NOT SHOWN EQUAL", ASSUMPTION: "ASSUMPTION FAILS",
           INAPPLICABLE: "RULE DOES NOT APPLY", REFUSED: "OBLIGATION NOT SHOWN"}
 COMPARED = (WRONG, UNPROVEN)      # the rule applied, and its result is not shown equal to the claim
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\n"}
-_CONTROL.update({c: f"\\u{c:04x}" for c in [0x200e, 0x200f, *range(0x202a, 0x202f), *range(0x2066, 0x206a)]})
-
-
-def safe(text: str) -> str:
-    """Text from a file or the user, fit for a terminal: every control character shown escaped (ESC as \\x1b),
-    and the bidirectional overrides that reorder what a line shows (U+202E as \\u202e)."""
-    return str(text).translate(_CONTROL)
 
 
 def heuristic_gradients(v: Verification, a) -> list[str]:
@@ -66,20 +59,20 @@ def qualifiers(r: StepResult) -> list[str]:
     if r.premises:
         out.append(f"assuming {', '.join(r.premises)}")
     return out
-_COLOURS = {"ok": "\033[32m", "bad": "\033[31m", "dim": "\033[2m", "bold": "\033[1m", "end": "\033[0m"}
+def _style(out: Terminal | bool | None) -> Terminal:
+    """The terminal a report is written for (derivation.terminal: colour, width): ``True``/``False`` for colour
+    alone, None for plain text."""
+    return out if isinstance(out, Terminal) else Terminal(colour=bool(out))
 
 
-class _Style:
-    def __init__(self, colour: bool):
-        self.colour = colour
+def text_report(v: Verification, colour: Terminal | bool = False) -> str:
+    """The whole verification as terminal text: assumptions, then each section's steps, then the results.
+    ``colour``: the terminal (colour and width), or whether to colour."""
+    style = _style(colour)
+    return style.wrap(_text_report(v, style))
 
-    def __call__(self, kind: str, text: str) -> str:
-        return f"{_COLOURS[kind]}{text}{_COLOURS['end']}" if self.colour else text
 
-
-def text_report(v: Verification, colour: bool = False) -> str:
-    """The whole verification as terminal text: assumptions, then each section's steps, then the results."""
-    style = _Style(colour)
+def _text_report(v: Verification, style: Terminal) -> str:
     d = v.derivation
     where = d.path + (f" · activation f(x) = {sp.sstr(v.checked.expr)}" if v.checked else "")
     where += "".join(f" · {name} = {value}" for name, value in d.values.items())
@@ -90,7 +83,7 @@ def text_report(v: Verification, colour: bool = False) -> str:
     for a in v.assumptions:
         lines.append(safe(f"  {a.assumption.id}  {a.assumption.title}: {prose.plain(a.assumption.statement)}"))
         if a.holds is not None:
-            verdict = style("ok", "✓ holds") if a.holds else style("bad", "✗ FAILS")
+            verdict = style("ok", "✓ holds") if a.holds else style("bad", "✗ FAILS" if style.unicode else "FAILS")
             lines.append(f"      {verdict} for {safe(v.checked.name)}: {safe(a.evidence)}")
         elif not a.assumption.activation and not a.assumption.rectifier:
             lines.append(style("dim", "      a modelling premise, not computed"))
@@ -236,7 +229,7 @@ def _indices(v: Verification) -> tuple[str, ...]:
     return tuple(name for name, decl in v.derivation.symbols.items() if decl.kind == "index")
 
 
-def _step_lines(v: Verification, r: StepResult, style: _Style) -> list[str]:
+def _step_lines(v: Verification, r: StepResult, style: Terminal) -> list[str]:
     step = r.step
     uses = f" ({', '.join(step.uses)})" if step.uses else ""
     origin = f"  from {', '.join(step.inputs)}" if step.inputs else ""
@@ -321,7 +314,7 @@ def _counterexample_json(c) -> dict | None:
     return out
 
 
-def _summary(v: Verification, style: _Style) -> str:
+def _summary(v: Verification, style: Terminal) -> str:
     count = f"{v.verified}/{len(v.steps)} steps verified"
     failed_assumptions = [a.assumption.id for a in v.assumptions if a.holds is False]
     if failed_assumptions:
@@ -401,25 +394,31 @@ def safe_json(text: str) -> str:
     return "".join(f"\\u{ord(c):04x}" if 0x7f <= ord(c) < 0xa0 else c for c in text)
 
 
-def list_report(entries: list[tuple[str, str]]) -> str:
+def list_report(entries: list[tuple[str, str]], out: Terminal | None = None) -> str:
+    """One line per derivation: its name (bold), then its title and summary (wrapped under themselves)."""
+    style = _style(out)
     width = max((len(name) for name, _ in entries), default=0)
-    return "\n".join(f"{name:<{width}}  {summary}" for name, summary in entries)
+    return style.wrap("\n".join(style("bold", f"{name:<{width}}") + f"  {summary}" for name, summary in entries))
 
 
-def witness_report(witnesses, gains, seed: int, samples: int) -> str:
-    """The witnesses as a table, then the simulated layer gains, then one summary line."""
+def witness_report(witnesses, gains, seed: int, samples: int, out: Terminal | None = None) -> str:
+    """The witnesses as a table, then the simulated layer gains, then one summary line. The table's rows are
+    not wrapped (a row broken in two is no longer a row); the prose between them is."""
     from .witness import Z
-    lines = [f"Rule witnesses: exact (integration, enumeration, sympy.stats) and Monte Carlo "
-             f"(seed {seed}, {samples} samples, within {Z:g} standard errors)", ""]
+    style = _style(out)
+    lines = [style.wrap(style("bold", f"Rule witnesses: exact (integration, enumeration, sympy.stats) and Monte "
+                                      f"Carlo (seed {seed}, {samples} samples, within {Z:g} standard errors)")), ""]
     lines.append(f"  {'rule':<24} {'exact':<7} {'Monte Carlo: estimate vs exact (tolerance, samples)':<52} verdict")
     for w in witnesses:
         exact = "holds" if w.exact_holds else "fails"
         mc = w.monte_carlo
         sampled = "-" if mc is None else f"{mc.estimate:.6g} vs {mc.exact:.6g} (±{mc.tolerance:.2g}, {mc.samples})"
-        verdict = ("ok" if w.ok else "FAILED") + (" (fails, as it must)" if w.expect_failure and w.ok else "")
+        verdict = (style("ok", "ok") if w.ok else style("bad", "FAILED")) + (
+            " (fails, as it must)" if w.expect_failure and w.ok else "")
         lines.append(f"  {w.rule:<24} {exact:<7} {sampled:<52} {verdict}")
-        lines.append(f"  {'':<24} {w.statement}")
-    lines += ["", "One layer with Glorot uniform weights (width 512): variance gain against the input variance",
+        lines.append(style.wrap(style("dim", f"  {'':<24} {w.statement}")))
+    lines += ["", style.wrap(style("bold", "One layer with Glorot uniform weights (width 512): variance gain against "
+                                           "the input variance")),
               f"  {'activation':<10} {'Var[s]':>7} {'forward':>9} {'backward':>9} {'linear regime':>14} {'drift':>8}"]
     for g in gains:
         predicted = "none" if g.predicted is None else f"{g.predicted:g}"
@@ -427,19 +426,21 @@ def witness_report(witnesses, gains, seed: int, samples: int) -> str:
         lines.append(f"  {g.activation:<10} {g.input_variance:>7g} {g.forward:>9.4f} {g.backward:>9.4f} "
                      f"{predicted:>14} {drift:>8}")
     failed = [w for w in witnesses if not w.ok]
-    lines += ["", f"{len(witnesses) - len(failed)}/{len(witnesses)} witnesses hold"
-              + ("" if not failed else ": " + ", ".join(w.rule for w in failed) + " FAILED")]
+    lines += ["", style.wrap(style("ok" if not failed else "bad", style("bold", (
+        f"{len(witnesses) - len(failed)}/{len(witnesses)} witnesses hold"
+        + ("" if not failed else ": " + ", ".join(w.rule for w in failed) + " FAILED")))))]
     return "\n".join(lines)
 
 
-def crosscheck_report(rows, trunc, fan_examples) -> str:
+def crosscheck_report(rows, trunc, fan_examples, out: Terminal | None = None) -> str:
     """Each framework formula beside the verified value; heuristics labelled; the derived constants."""
     from .printing import plain as text
+    style = _style(out)
     lines = ["Framework initialisers against the verified derivations (fan_in = n[i], fan_out = n[i+1]);",
              "✓: the framework's formula is the source's, transcribed correctly (not a recommendation)", ""]
     checked = [r for r in rows if not r.heuristic]
     for r in checked:
-        lines.append(f"  {'✓' if r.match else '✗'} {r.framework:<14} {r.initialiser}")
+        lines.append(f"  {style.mark(r.match)} {r.framework:<14} {r.initialiser}")
         lines.append(f"      framework: {r.formula}    [{r.source}]")
         lines.append(f"      derived:   {text(r.derived_value)}" + (f"    ({r.note})" if r.note else ""))
         if r.advice:
@@ -455,12 +456,13 @@ def crosscheck_report(rows, trunc, fan_examples) -> str:
     for (shape, layout), (fan_in, fan_out) in fan_examples:
         lines.append(f"  fans: {layout} weight of shape {shape}: fan_in {fan_in}, fan_out {fan_out}")
     matched = sum(r.match for r in checked)
-    lines += ["", f"{matched}/{len(checked)} framework formulas match the derivations; "
-                  f"{len(rows) - len(checked)} heuristic shown beside its derivation"]
-    return "\n".join(lines)
+    lines += ["", style("ok" if matched == len(checked) else "bad", style("bold", (
+        f"{matched}/{len(checked)} framework formulas match the derivations; "
+        f"{len(rows) - len(checked)} heuristic shown beside its derivation")))]
+    return style.wrap("\n".join(lines))
 
 
-def simulate_report(runs, batch: int, seed: int) -> str:
+def simulate_report(runs, batch: int, seed: int, out: Terminal | None = None) -> str:
     """One table per init: per layer, the activation and the gradient variance as the linear regime and mean field
     predict them and as simulated, and the Jacobian's mean singular value; then the standard init's compounding."""
     first = runs[0]
@@ -493,14 +495,18 @@ def simulate_report(runs, batch: int, seed: int) -> str:
                          f"{down}   {run.predicted.linear_gradient_variance[i]:>11.4g}{g[i]:>13.4g}{up}")
     lines += ["", "  linear: f(s) = s, x n Var[W] per layer (gradients: 1 at the top); mean field: exact as n -> inf;",
               "  simulated: over units and examples; J sv: mean singular value of the layer Jacobian dz^l/dz^(l-1)"]
+    style = _style(out)
+    lines[0] = style.wrap(style("bold", lines[0]))          # the tables stay whole; the prose is wrapped
+    lines[-2:] = [style.wrap(style("dim", line)) for line in lines[-2:]]
     return "\n".join(lines)
 
 
-def empirical_report(draws) -> str:
+def empirical_report(draws, out: Terminal | None = None) -> str:
     from .empirical import SHAPE, Z
+    style = _style(out)
     lines = ["", f"Empirical: tensors of shape {SHAPE} drawn by torch.nn.init (variance within {Z:g} standard errors)"]
     for d in draws:
         bound = "" if d.bound is None else f"; max |w| {d.largest:.5f} vs bound {d.bound:.5f}"
-        lines.append(f"  {'✓' if d.ok else '✗'} {d.initialiser:<24} variance {d.variance:.6g} vs derived "
+        lines.append(f"  {style.mark(d.ok)} {d.initialiser:<24} variance {d.variance:.6g} vs derived "
                      f"{d.expected_variance:.6g} (±{d.tolerance:.2g}, {d.samples} samples){bound}")
-    return "\n".join(lines)
+    return style.wrap("\n".join(lines))

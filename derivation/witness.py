@@ -504,9 +504,13 @@ WITNESSES: tuple[Callable[[np.random.Generator, int], list[Witness]], ...] = (
     zero_covariance)
 
 
-def run(seed: int = 0, samples: int = DEFAULT_SAMPLES) -> list[Witness]:
-    """Every witness, each with its own generator derived from ``seed`` (reproducible, order-independent)."""
+def run(seed: int = 0, samples: int = DEFAULT_SAMPLES,
+        progress: Callable[[int, int, str], None] | None = None) -> list[Witness]:
+    """Every witness, each with its own generator derived from ``seed`` (reproducible, order-independent).
+    ``progress(done, total, name)`` is called before each rule's witnesses are computed."""
     out = []
     for position, witness in enumerate(WITNESSES):
+        if progress is not None:
+            progress(position, len(WITNESSES), witness.__name__.replace("_", " "))
         out += witness(np.random.default_rng([seed, position]), samples)
     return out

@@ -235,3 +235,30 @@ def test_pdf_metadata_and_layout(tmp_path, name):
         body = lines[:-1] if lines and lines[-1].isdigit() else lines
         assert body and body[-1] not in headings, f"page {number} ends with the heading {body[-1]!r}"
         assert not body[0].startswith(("=", "≈")), f"page {number} starts inside a chain: {body[0]!r}"
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name, shown", [("glorot", ["simulate_tanh_activations", "simulate_tanh_gradients"]),
+                                         ("lecun", ["simulate_tanh_activations"]),       # no backward pass
+                                         ("he", ["simulate_relu_activations"]),         # forward only
+                                         ("attention", [])])                            # no activation
+def test_each_document_shows_the_figures_of_its_own_activation(tmp_path, name, shown):
+    for activation in ("tanh", "relu", "sigmoid"):
+        for kind in ("activations", "gradients"):
+            (tmp_path / f"simulate_{activation}_{kind}.png").write_bytes(PNG + b"figure")
+            (tmp_path / f"simulate_{activation}_{kind}.pdf").write_bytes(b"%PDF-1.5 figure")
+    render(builtin(name), ["tex"], tmp_path)
+    tex = (tmp_path / f"{name}.tex").read_text(encoding="utf-8")
+    assert re.findall(r"\\includegraphics\[width=\\textwidth\]\{(\w+)\.pdf\}", tex) == shown
+
+
+def test_a_failing_linearisation_gets_no_decay_story(glorot):
+    """With the sigmoid, A1 fails: there is no computed correction, so neither the 'why it decays' paragraph
+    nor a linear prediction (which would be tanh's) is printed."""
+    from conftest import verify_with
+    result = verify_with("F0", "Var[f(Sum(z[i, j]*W[i, j, k], (j, 1, n[i])) + b[i, k])]", "sigmoid")
+    assert not result.ok
+    tex = render_text(build(result), "tex", {"meanfield": meanfield_table("sigmoid")})
+    assert "Why the simulation decays" not in tex and "tab:meanfield" not in tex

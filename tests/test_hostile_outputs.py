@@ -253,7 +253,7 @@ def test_a_malformed_crosscheck_is_left_out_with_a_warning(tmp_path, glorot_resu
     (out / "crosscheck.json").write_bytes(content)
     warnings = []
     written = render(glorot_result, ["md"], out, warn=warnings.append)
-    assert "In practice" not in written[0].path.read_text()
+    assert "xavier_uniform_" not in written[0].path.read_text()          # no cross-check table
     assert len(warnings) == 1 and reason in warnings[0] and "the cross-check is left out" in warnings[0]
 
 
@@ -427,9 +427,11 @@ def test_a_step_id_cannot_leave_the_tag(tmp_path):
 def test_newlines_in_prose_start_no_block(tmp_path):
     md = _render_case(tmp_path, "markdown_blocks", ("md",))["md"]
     lines = [line for line in md.splitlines() if "INJECTED" in line]
-    assert len(lines) == 3                                         # summary, section title, note: one line each
+    # section title, note, the section's line in "What to remember", its line in the record: one line each (the
+    # summary is not shown: it is prose, never checked)
+    assert len(lines) == 4
     for line in lines:                                             # (the note is in the step's list item)
-        assert BLOCK_START.match(line) is None or line.startswith(("## ", "- **S1** ")), line
+        assert BLOCK_START.match(line) is None or line.startswith(("## ", "- **S1** ", "- Sample mean")), line
     assert "<div" not in md and "~~~" not in md
     assert {line for line in md.splitlines() if "```" in line} == {"```math", "```"}      # only our math blocks
 

@@ -15,7 +15,7 @@ import pytest
 
 from derivation.document import build
 from derivation.loader import loads
-from derivation.render import _typeset_row, render, render_text
+from derivation.render import _typeset_row, crosscheck_records, render, render_text
 from derivation.verify import verify
 
 from conftest import ARITIES, GLOROT_TEXT
@@ -25,7 +25,7 @@ needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None and not IN_
 
 # Runs in the harness, never in the document: per section, the x of each step's relation sign (its first = or
 # ≈ outside the prose, limits and fractions); per formula, whether it fits the viewport or sits in a box that
-# scrolls and fits it.
+# scrolls and fits it; per label of the network figure, whether it lies inside the figure.
 HARNESS = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">
 <iframe id="f" src="{src}" style="border:0; width:{width}px; height:900px"></iframe>
 <pre id="result">pending</pre><script>
@@ -46,8 +46,13 @@ window.addEventListener('load', () => {{
     return {{fits: r.left >= -0.5 && r.right <= view + 0.5, scrolls: !!box && box.scrollWidth > box.clientWidth,
              boxFits: !!box && b.left >= -0.5 && b.right <= view + 0.5, sized: r.width > 0 && r.height > 0}};
   }});
+  const labels = [...d.querySelectorAll('.net .lab')].map(l => {{
+    const r = l.getBoundingClientRect(), b = l.parentElement.getBoundingClientRect();
+    return {{inside: r.left >= b.left - 0.5 && r.right <= b.right + 0.5 && r.top >= b.top - 0.5
+                     && r.bottom <= b.bottom + 0.5, sized: r.width > 0 && r.height > 0}};
+  }});
   document.getElementById('result').textContent = 'RESULT=' + JSON.stringify({{
-    pageScroll: root.scrollWidth, view, sections: sections.filter(s => s.length), formulas}});
+    pageScroll: root.scrollWidth, view, sections: sections.filter(s => s.length), formulas, labels}});
 }});
 </script></body></html>"""
 
@@ -69,6 +74,8 @@ def measure(page, width, tmp_path) -> dict:
 def pages(tmp_path_factory):
     out = tmp_path_factory.mktemp("html")
     glorot = loads(GLOROT_TEXT, "glorot.toml", ARITIES, name="glorot")
+    (out / "ok").mkdir()                        # with the cross-check's table, as after `crosscheck --out`
+    (out / "ok" / "crosscheck.json").write_text(json.dumps(crosscheck_records()), encoding="utf-8")
     render(verify(glorot), ["html"], out / "ok")
     render(verify(glorot, "sigmoid"), ["html"], out / "failing")
     return {"ok": out / "ok" / "glorot.html", "failing": out / "failing" / "glorot.html"}
@@ -102,6 +109,7 @@ def test_chains_line_up_and_scroll_in_their_box_on_a_phone(pages, tmp_path, whic
     assert len(formulas) > 100 and all(f["sized"] for f in formulas)
     clipped = [f for f in formulas if not f["fits"] and not (f["scrolls"] and f["boxFits"])]
     assert clipped == []                                                 # too wide: it scrolls in a box on screen
+    assert len(result["labels"]) == 9 and all(l["inside"] and l["sized"] for l in result["labels"])   # the figure's
     assert any(f["scrolls"] for f in formulas)                           # (and some are too wide at 420 px)
     sections = result["sections"]
     assert [len(s) for s in sections] == [7, 7, 4]                       # F0-F6, B0-B6, D1-D4
@@ -116,3 +124,4 @@ def test_nothing_scrolls_on_a_desktop_screen(pages, tmp_path):
     assert result["pageScroll"] <= result["view"]
     assert not any(f["scrolls"] for f in result["formulas"])
     assert all(f["fits"] for f in result["formulas"])
+    assert len(result["labels"]) == 9 and all(l["inside"] for l in result["labels"])

@@ -7,6 +7,7 @@ the filters), so it can be pointed at any template."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -16,7 +17,7 @@ import derivation.render as render_module
 from derivation.document import build
 from derivation.kernel.derivation import with_values
 from derivation.loader import load, loads
-from derivation.render import _typeset_row, crosscheck_records, render_text
+from derivation.render import _typeset_row, crosscheck_records, meanfield_table, render_text
 from derivation.typeset import markdown_math
 from derivation.verify import verify
 
@@ -24,7 +25,8 @@ from conftest import ARITIES, GLOROT_TEXT, replace_field
 
 # prose a careless Markdown writer turns into emphasis, a link, HTML and escapes
 HOSTILE = r"snake_case_name, *stars* and __dunder__, back\slash, <b>bold</b>, [x](y), ![i](j) and a | pipe"
-TEMPLATE_CODE = {"derivation", "--slope", "python -m derivation crosscheck", "python -m derivation simulate"}
+TEMPLATE_CODE = {"derivation", "--slope", "python -m derivation crosscheck", "python -m derivation simulate",
+                 "python -m derivation quiz", "frameworks.toml"}
 TEX_COMMAND = re.compile(r"\\(?:[A-Za-z]+|[,!;:])")
 FIGURES = ("simulate_one_activations", "simulate_one_gradients")
 
@@ -45,14 +47,23 @@ def builtin(name: str):
     return d if d.slope is None else with_values(d, {d.namespace.symbols[d.slope]: 0})
 
 
+@functools.lru_cache(maxsize=None)
+def practice_for(activation: str | None) -> dict:
+    """An 'In practice' section as render builds it for a document of this activation: the recomputed
+    cross-check, the mean-field table beside the simulation, and two figures (none without an activation)."""
+    if activation is None:
+        return {}
+    return {"crosscheck": [_typeset_row(r) for r in crosscheck_records()], "figures": list(FIGURES),
+            "images": {}, "meanfield": meanfield_table(activation, simulated=True)}
+
+
 @pytest.fixture(scope="module")
 def practice():
-    """An 'In practice' section as render builds it: the recomputed cross-check and two figures."""
-    captions = {name: f"Histograms of the {name.split('_')[-1]} (a caption with *no* emphasis)" for name in FIGURES}
-    return {"crosscheck": [_typeset_row(r) for r in crosscheck_records()], "figures": list(FIGURES),
-            "images": {}, "captions": captions}
+    return practice_for("tanh")
 
 
+# the activation whose simulation each case's document shows (lecun: none, the sections without it)
+ACTIVATION = {"glorot": "tanh", "he": "relu", "lecun": None, "failing": "sigmoid", "hostile": "tanh"}
 CASES = {
     "glorot": lambda: verify(builtin("glorot")),
     "he": lambda: verify(builtin("he")),
@@ -151,22 +162,42 @@ def problems(markdown: str, inline: list[str], blocks: list[str], strong: list[s
     return found
 
 
+def shown_meanfield(doc, extra) -> bool:
+    """Whether the template shows the mean-field paragraph and table (as the PDF: a rectifier's, or beside a
+    linearisation whose correction is computed)."""
+    meanfield = extra.get("meanfield")
+    return bool(meanfield) and (meanfield["rectifier"] or any(a.corrections for a in doc.handout.approximations))
+
+
 def intended(doc, extra) -> tuple[list[str], int]:
     """The bold spans the template writes (in order) and the number of italic ones, from the document."""
+    h = doc.handout
+    lines = [line for section in doc.sections for line in section.lines]
     strong = ["Not verified."] if not doc.ok else []
+    strong += ["Theorem."] + [a.id for a in h.hypotheses]
+    strong += ["The indices."] if h.network else []
     strong += [f"{a.id} ({a.title})." for a in doc.assumptions]
-    for line in (line for section in doc.sections for line in section.lines):
+    for line in lines:
         strong += [line.step_id] + ([] if line.ok else [f"Not verified ({line.verdict_text})."])
-    kinds = {tuple(r.notes) for r in doc.results}
-    shared = len(kinds) == 1 and bool(next(iter(kinds)))
-    em = 1 + len(doc.assumptions) + shared + len(extra.get("figures", ()))   # byline, checks, notes, captions
+    meanfield = shown_meanfield(doc, extra)
+    tables = [meanfield, doc.evidence is not None, bool(extra.get("crosscheck"))]
+    if meanfield:
+        strong.append("Predictions." if extra["meanfield"]["rectifier"] else "Why the simulation decays.")
+    strong += [f"Table {n}." for n in range(1, sum(tables) + 1)]
+    strong += [f"Figure {n}." for n in range(1, len(extra.get("figures", ())) + 1)]
+    strong += ["Answers."] if h.exercises or h.numbers else []
+    approximations = {a.step_id for a in h.approximations}
+    em = (1 + 1 + len(doc.assumptions)                      # byline, "Verified" means, each assumption's check
+          + sum(1 for line in lines if line.without and line.ok)                     # "Without its assumptions"
+          + sum(1 for line in lines if line.ok and line.step_id in approximations)   # "The approximation"
+          + 2 * meanfield + len(extra.get("figures", ())) + len(h.exercises))       # table blocks, captions, rules
     return strong, em
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_markdown_reads_as_intended_in_commonmark(case, practice, monkeypatch):
+def test_markdown_reads_as_intended_in_commonmark(case, monkeypatch):
     doc = build(CASES[case]())
-    extra = practice if case in ("glorot", "hostile") else {}
+    extra = practice_for(ACTIVATION[case])
     markdown, inline, blocks = render_recording(doc, extra, monkeypatch)
     assert len(inline) > 20 and len(blocks) == len(doc.sections) + 1          # a chain per section, the results
     strong, em = intended(doc, extra)
@@ -180,15 +211,15 @@ def test_every_section_of_the_pdf_is_there(practice, monkeypatch):
     markdown, _, _ = render_recording(doc, practice, monkeypatch)
     tokens = MarkdownIt("commonmark").parse(markdown)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h2"]
-    assert headings == ["Notation", "Assumptions", *(s.title for s in doc.sections), "Results", "In practice",
-                        "Rules used", "Verification record"]
-    assert "as in source" in markdown and "xavier\\_uniform\\_" in markdown
+    assert headings == ["Notation", "Assumptions", *(s.title for s in doc.sections), "What to remember", "In practice",
+                        "Exercises", "Rules used", "Verification record"]
+    assert "equals the derivation" in markdown and "xavier\\_uniform\\_" in markdown
 
 
 def test_a_failed_step_is_marked_in_its_chain(monkeypatch):
     doc = build(CASES["failing"]())
     markdown, _, blocks = render_recording(doc, {}, monkeypatch)
-    forward = blocks[0]
+    forward = blocks[1]                                              # after the theorem's results
     assert r"&\approx" in forward and r"\text{(F1) not verified}" in forward
     assert r"\text{(F4) not verified} \\" + "\n&= " in forward and r"\text{(F4) what the rule derives}" in forward
     assert "\\tag" not in markdown
