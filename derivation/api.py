@@ -105,9 +105,11 @@ def source(name_or_path: str | os.PathLike) -> str:
     >>> 'claim = "Var[W[i]] == 2/(n[i] + n[i+1])"' in text
     True
     """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f"source() takes a built-in name or a path, not {type(name_or_path).__name__}")
     try:
         return _loader.resolve(os.fspath(name_or_path))[0]
-    except (LoadError, TypeError) as exc:
+    except LoadError as exc:
         raise _error(exc) from None
 
 

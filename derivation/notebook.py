@@ -329,8 +329,9 @@ def report_markdown(report) -> str:
     if doc.results:
         out += ["", "**Results**", ""]
         for r in doc.results:
-            math = (_tex([r.variable, ("mo", "∼"), r.law], doc.notation) + ", " if r.law is not None else "") + \
-                (_tex([r.claim.lhs, ("mo", "="), r.claim.rhs], doc.notation) if r.equation else _tex([r.claim], doc.notation))
+            law = _tex([r.variable, ("mo", "∼"), r.law], doc.notation) + ", " if r.law is not None else ""
+            claim = [r.claim.lhs, ("mo", "="), r.claim.rhs] if r.equation else [r.claim]
+            math = law + _tex(claim, doc.notation)
             out.append(f"- {math}: {TICK + ' established' if r.ok else CROSS + ' not established'}")
     return "\n".join(out) + "\n"
 

@@ -34,8 +34,8 @@ def sigmoid():
 @pytest.fixture(scope="module")
 def three():
     """Glorot with D1 claiming 3/(n_i + n_{i+1}): refuted, with a counterexample."""
-    return derivation.verify(derivation.loads(replace_field(GLOROT_TEXT, "D1", "claim", "Var[W[i]] == 3/(n[i] + n[i+1])"),
-                                              name="glorot_3"))
+    text = replace_field(GLOROT_TEXT, "D1", "claim", "Var[W[i]] == 3/(n[i] + n[i+1])")
+    return derivation.verify(derivation.loads(text, name="glorot_3"))
 
 
 def test_the_docstring_examples_hold():
@@ -46,7 +46,8 @@ def test_the_docstring_examples_hold():
 
 def test_import_derivation_stays_light():
     """The API is imported on first use: `import derivation` loads neither it nor SymPy."""
-    code = "import sys, derivation; print(sorted(m for m in ('sympy', 'derivation.api', 'derivation.verify') if m in sys.modules))"
+    code = ("import sys, derivation; "
+            "print(sorted(m for m in ('sympy', 'derivation.api', 'derivation.verify') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "[]"
     code = "import derivation; derivation.verify; import sys; print('derivation.api' in sys.modules)"

@@ -124,4 +124,5 @@ def test_the_he_results(executed):
 def test_errors_print_the_command_lines_message(executed):
     cell = _cell(executed, 'derivation.load("glorrot")')
     printed = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-    assert printed.startswith("glorrot: no such file, and not a built-in derivation") and "did you mean 'glorot'" in printed
+    assert printed.startswith("glorrot: no such file, and not a built-in derivation")
+    assert "did you mean 'glorot'" in printed
