@@ -14,7 +14,7 @@ import signal
 import sys
 
 from . import terminal
-from .terminal import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
+from .terminal import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED  # noqa: F401 - the exit codes, named here as ever
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_MISSING_TOOL = 0, 1, 2, 3
 EXIT_INTERNAL = 70
@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     quiz.add_argument("derivation", nargs="?", default="glorot", help="a built-in name or a .toml file")
     quiz.add_argument("--seed", type=int, default=None, help="draw the questions reproducibly")
     quiz.add_argument("--questions", type=int, default=8, metavar="N", help="number of questions (default 8)")
+    _add_slope(quiz)
     crosscheck = commands.add_parser("crosscheck", help="the frameworks' initialisers against the verified derivations")
     crosscheck.add_argument("--empirical", action="store_true",
                             help="also draw tensors with torch.nn.init (needs PyTorch) and compare them")
@@ -457,7 +458,6 @@ def _quiz(args: argparse.Namespace) -> int:
     import random
 
     from .quiz import HEADER, Scorecard, layer_values, play, session
-    from .report import safe
     from .verify import verify
     if not 1 <= args.questions <= 100:
         return _usage("--questions must be between 1 and 100")
@@ -468,17 +468,18 @@ def _quiz(args: argparse.Namespace) -> int:
     questions = session(verification, seed, args.questions, layer_values(_layer_results(verification.derivation)))
     title = verification.derivation.title
     if not questions:
-        print(safe(f"derivation: no questions can be asked on {title}: no step verifies"), file=sys.stderr)
+        print(terminal.safe(f"derivation: no questions can be asked on {title}: no step verifies"), file=sys.stderr)
         return EXIT_FAILED
     _line_editing()
-    print(safe(f"Quiz on {title}: {len(questions)} questions (seed {seed})."))
+    out = terminal.current()
+
+    def write(line: str) -> None:           # escaped, wrapped to a terminal's width (expressions kept whole)
+        print(out.wrap(terminal.safe(line)), flush=True)
+
+    write(f"Quiz on {title}: {len(questions)} questions (seed {seed}).")
     for line in HEADER:
-        print(line)
+        write(line)
     card = Scorecard(len(questions))
-
-    def write(line: str) -> None:
-        print(safe(line), flush=True)
-
     try:
         play(questions, _read, write, card)
     except KeyboardInterrupt:

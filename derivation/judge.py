@@ -18,6 +18,7 @@ player's syntax (what is shown can be typed back), never Python's.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -26,7 +27,7 @@ import sympy as sp
 
 from .kernel import terms as v
 from .kernel.compare import canonical, compare
-from .parser import FUNCTIONS, MOMENTS, Namespace, ParseError, parse
+from .parser import FUNCTIONS, Namespace, ParseError, parse
 from .printing import plain
 
 ANSWER_LIMIT = 4000            # characters of one answer (the parser's MAX_LENGTH)
@@ -314,6 +315,8 @@ def verdict(expected: Expected, answer: sp.Expr) -> Judgement:
         norm_answer, used = expected.facts.normal(answer)
         if _equal(norm_want, norm_answer):
             return _right(expected, answer, used, read_as)
+        if _close_numbers(norm_want, norm_answer):
+            return Judgement(True, f"right (exactly {expected.shown})", read_as=read_as)
     later = [(step_id, claim) for step_id, claim in expected.later if _equal(claim, answer)] or [
         (step_id, claim) for step_id, claim in expected.later
         if not isinstance(claim, sp.Equality) and not isinstance(answer, sp.Equality)
@@ -325,13 +328,22 @@ def verdict(expected: Expected, answer: sp.Expr) -> Judgement:
     return Judgement(False, message, read_as=read_as, mistake=mistake)
 
 
+def _close_numbers(want: sp.Expr, answer: sp.Expr, tolerance: float = 0.01) -> bool:
+    """A number given for an exact number, within ``tolerance`` (0.333 for 1/3)."""
+    if not (want.is_number and answer.is_number) or want == 0:
+        return False
+    try:
+        ratio = float(answer / want)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return False
+    return math.isfinite(ratio) and abs(ratio - 1) <= tolerance
+
+
 def _right(expected: Expected, answer: sp.Expr, used: list[str], read_as: str, note: str = "") -> Judgement:
-    parts = ["right"]
+    parts = [note or "right"]
     if used:
         parts[0] += " (with " + ", ".join(used) + ")"
-    if note:
-        parts.append(note)
-    elif _form(answer) != _form(expected.value):
+    if not note and _form(answer) != _form(expected.value):
         parts.append(f"the derivation writes it as {expected.shown}")
     return Judgement(True, "; ".join(parts), read_as=read_as)
 
@@ -544,8 +556,10 @@ def difference_words(want: sp.Expr, got: sp.Expr) -> str:
 
 
 def _sizes(expr: sp.Expr, facts: Facts) -> set:
-    return {a for a in expr.atoms(sp.Indexed, sp.Symbol)
-            if (a.base.name if isinstance(a, sp.Indexed) else a.name) in facts.sizes}
+    """The sizes in ``expr``: ``n[i]``, ``n[i + 1]``, a size ``N`` written alone (not the name of n[...])."""
+    indexed = {a for a in expr.atoms(sp.Indexed) if a.base.name in facts.sizes}
+    labels = {a.base.label for a in expr.atoms(sp.Indexed)}
+    return indexed | {s for s in expr.atoms(sp.Symbol) if s.name in facts.sizes and s not in labels}
 
 
 def _swapped(want: sp.Expr, answer: sp.Expr, facts: Facts) -> str:

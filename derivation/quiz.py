@@ -32,10 +32,10 @@ HINT_COST = 0.25            # of the point, per hint taken
 RETRY_CREDIT = 0.5          # of the point, for a right answer at the second try
 QUIT = ("q", "quit", "exit")
 HEADER = [
-    "Answer in the syntax of derivation files: + - * / **, one == for an equation, Var[X], E[X], z[i, j],",
-    "Sum(body, (j, 1, n[i])), sqrt(x), and numbers. Every answer is checked by the verifier: any equal form is right.",
-    f"?: a hint (each costs {HINT_COST:g} of the point)   empty line: skip   q: stop.  "
-    f"A wrong answer gets one more try for {RETRY_CREDIT:g} of the point.",
+    "Answers use the syntax of derivation files: + - * / **, one == for an equation, Var[X], E[X],",
+    "z[i, j], Sum(body, (j, 1, n[i])), sqrt(x) and numbers. The verifier judges: any equal form is right.",
+    f"?: a hint (each costs {HINT_COST:g} of the point)   empty line: skip   q: stop   "
+    f"a wrong answer: one more try for {RETRY_CREDIT:g}",
 ]
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
@@ -34,7 +34,7 @@ from .kernel.activation import check_activation
 from .kernel.check import Verification, _apply, _fact, context_for, random_names, sources, subjects
 from .kernel.compare import canonical, compare
 from .kernel.definitions import shapes
-from .kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES, Choices, ObligationFailed, RuleError
+from .kernel.rules import COMPROMISE, REQUIRES, RULES, Choices, ObligationFailed, RuleError
 from .parser import Exceeded, ParseError, bounded, parse
 from .printing import plain
 from .quiz import RELATIVE_TOLERANCE, Question, _bounded_judge
@@ -336,9 +336,9 @@ class Bank:
                  f"several separated by spaces, or none."]
         obligations = list(dict.fromkeys(o.name for o in r.obligations))
         rule = RULES[step.rule]
+        computed = {"activation": "the activation's value and slope at 0", "rectifier": "a rectifying activation"}
         hints = (f"{step.rule}: {_what(step.rule)}",
-                 "its side conditions: " + (", ".join(obligations + [k.replace("_", " ") for k in rule.needs
-                                                                      if k in ("activation", "rectifier")])
+                 "its side conditions: " + (", ".join(obligations + [computed[k] for k in rule.needs if k in computed])
                                            or "none that a premise gives"),
                  f"{len(needed)} assumption(s)")
         why = []
@@ -347,7 +347,7 @@ class Bank:
             if self.d.assumptions[a].activation or self.d.assumptions[a].rectifier:
                 gives.append("the activation's shape, computed")
             why.append(f"{a} ({known[a]}): " + (", ".join(gives) or "a premise the rule uses"))
-        explanation = "; ".join(why) + (f". Without them: {_unquote(step.without)}" if step.without else "")
+        explanation = "; ".join(why) + (f". {_unquote(step.without)}" if step.without else "")
         judge = J.judge_assumptions(known, check, step.id, frozenset(needed), frozenset(step.uses))
         return Question("assumption", step.id, lines, hints, expected, expected, judge, step=step.id,
                         explanation=explanation, asks=frozenset({f"uses:{step.id}"}),
@@ -410,7 +410,7 @@ class Bank:
                 displayed += _prose_math(c)
             judge = _bounded_judge(J.judge_choice(q.correct, len(q.choices)))
             answer = f"{q.correct}) {_unquote(q.choices[q.correct - 1])}"
-            asks = _answer_keys(*_prose_exprs(q.choices[q.correct - 1], self.names)) | {f"concept:{number}"}
+            asks = frozenset({f"concept:{number}"})       # which choice is right shows nowhere else
             solution = str(q.correct)
             hints = (_unquote(q.hint),) if q.hint else ()
         else:

@@ -213,7 +213,6 @@ _FALLBACK = {
     "⇒": "=>", "↦": "|->", "∼": "~", "√": "sqrt", "∞": "oo", "∂": "d", "∇": "grad", "∈": " in ", "′": "'",
     "″": "''", "°": " deg", "½": "1/2", "¼": "1/4", "¾": "3/4", "¬": "not ", "…": "...", "‘": "'", "’": "'",
     "“": '"', "”": '"', "«": '"', "»": '"', "•": "*", "𝔼": "E", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-    "⠋": "-", "⠙": "\\", "⠹": "|", "⠸": "/", "⠼": "-", "⠴": "\\", "⠦": "|", "⠧": "/", "⠇": "-", "⠏": "\\",
 }
 _GREEK = dict(zip("αβγδεζηθικλμνξοπρστυφχψωςϵϑϕΓΔΘΛΞΠΦΨΩ",
                   "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi o pi rho sigma tau "
@@ -403,9 +402,12 @@ class Progress:
                 return
             elapsed = time.monotonic() - self.started
             frame = self.frames[int(elapsed / self.TICK) % len(self.frames)]
-            text = safe(f"{frame} {self.label}" + (f": {self.text}" if self.text else "") + f" ({elapsed:.0f} s)")
-            if display_width(text) > self.width - 1:           # one line: a wrapped one cannot be cleared with \r
-                text = text[: max(self.width - 2, 1)] + ("…" if self.frames[0] != "-" else ">")
+            text = safe(f"{frame} {self.label}" + (f": {self.text}" if self.text else ""))
+            seconds = f" ({elapsed:.0f} s)"
+            room = self.width - 1 - len(seconds)               # one line: a wrapped one cannot be cleared with \r
+            if display_width(text) > room:
+                text = text[: max(room - 1, 1)] + ("…" if self.frames[0] != "-" else ">")
+            text += seconds
             try:
                 self.stream.write("\r\x1b[2K" + text)
                 self.stream.flush()

@@ -96,7 +96,7 @@ def test_a_result_from_a_law_without_a_variable_renders(tmp_path):
     rendered = run("render", write(tmp_path, "g.toml", text), "--format", "md", "html", "--out", str(out))
     assert rendered.returncode == 0 and "Traceback" not in rendered.stderr, rendered.stderr
     md = (out / "g.md").read_text(encoding="utf-8")
-    results = md.split("## Results", 1)[1]
+    results = md.split("**Theorem.**", 1)[1].split("## Notation", 1)[0]
     assert "\\operatorname{Var}\\left[\\,\\mathcal{U}\\!\\left(- a,\\, a\\right)\\,\\right] &= \\frac{a^{2}}{3}" in results
 
 
