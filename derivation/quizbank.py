@@ -266,9 +266,19 @@ class Bank:
             expected, info.shown, info.facts, step.rule,
             start=(r.inputs[0] if len(r.inputs) == 1 and not isinstance(r.inputs[0], sp.Equality) else None),
             later=self._later(step), mistakes=self._mistakes(step, r), reindex=reindex), self.names)
-        return Question(kind, step.id, lines, hints, info.shown, plain(r.derived), _bounded_judge(judge),
+        return Question(kind, step.id, lines, hints, info.shown, self._typeable(r.derived, info.shown),
+                        _bounded_judge(judge),
                         step=step.id, explanation=explanation, asks=_answer_keys(expected),
                         shows=self._shown_keys(shows))
+
+    def _typeable(self, expr: sp.Expr, fallback: str) -> str:
+        """``expr`` in the answer syntax if it can be typed back (a rule may name a fresh summation index)."""
+        text = plain(expr)
+        try:
+            parse(text, self.names)
+        except ParseError:
+            return fallback
+        return text
 
     def _previous(self, step) -> str | None:
         ids = [s.id for s in self.d.steps]

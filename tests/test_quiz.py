@@ -86,11 +86,21 @@ def transcript(questions, answers=None) -> str:
 # ---------------------------------------------------------------- coverage: every step, every built-in
 
 def test_every_verified_step_of_every_builtin_has_a_question():
+    """On every built-in: a question on each verified step; what each shows can be typed back, and its answer, as
+    the derivation writes it and as typed, is judged right (so are the assumption and the author's questions)."""
     from derivation.loader import builtin_names
+    from derivation.parser import parse
     for name in builtin_names():
         v = verify(_builtin(name))
-        asked = {q.step for q in bank(v).steps}
-        assert asked == {r.step.id for r in v.steps if r.ok}, name
+        b = bank(v)
+        assert {q.step for q in b.steps} == {r.step.id for r in v.steps if r.ok}, name
+        for q in b.steps + b.assumptions + b.concepts:
+            for line in q.prompt:
+                if line.startswith("    "):
+                    parse(line.strip(), v.derivation.namespace)
+            answers = {q.solution} | ({q.answer} if q.kind in STEP_KINDS else set())
+            for text in answers:
+                assert q.judge(text).correct, (name, q.tag, text)
 
 
 def test_chain_starts_laws_and_combinations_are_asked(glorot):
@@ -115,18 +125,18 @@ def test_the_question_says_what_form_is_wanted(glorot):
     assert any("in terms of a" in line for line in step_question(glorot, "D3").prompt)
 
 
-def test_statistics_over_400_seeded_quizzes(glorot):
+def test_statistics_over_400_seeded_quizzes(glorot, capsys):
     """Every step of Glorot is asked in some quiz; no question's answer is on screen before it is asked; no number
     question uses equal fans, or fans where a classic mistake is within the tolerance (computed here, apart from
-    the quiz's own list)."""
-    steps = collections.Counter()
-    kinds = collections.Counter()
+    the quiz's own list). The counts per step and kind are shown with pytest -s."""
+    steps, kinds, counts = collections.Counter(), collections.Counter(), collections.Counter()
     for seed in range(SEEDS):
         questions = questions_for(glorot, seed)
         assert len(questions) == 8
         text = transcript(questions)
         for position, q in enumerate(questions, 1):
             kinds[q.kind] += 1
+            counts[(q.step, q.kind)] += 1
             if q.kind in STEP_KINDS:
                 steps[q.step] += 1
             before = text[:text.index(f"{position}/8. [{q.tag}] {q.kind}")]
@@ -135,6 +145,11 @@ def test_statistics_over_400_seeded_quizzes(glorot):
                     (seed, position, q.tag, telltale)
             if q.kind == "number":
                 check_fans(q)
+    with capsys.disabled():
+        print(f"\ncoverage over {SEEDS} quizzes of 8 questions:")
+        for step in [s.id for s in glorot.derivation.steps]:
+            print(f"  {step}: " + ", ".join(f"{k} {c}" for (s, k), c in sorted(counts.items()) if s == step))
+        print("  by kind: " + ", ".join(f"{k} {c}" for k, c in sorted(kinds.items())))
     assert set(steps) == {s.id for s in glorot.derivation.steps}, steps
     assert min(steps.values()) >= 20
     assert {"assumption", "number", "concept", *STEP_KINDS} <= set(kinds)
@@ -168,23 +183,6 @@ def check_fans(q: quiz.Question) -> None:
     }
     for name, value in mistakes.items():
         assert abs(value / right - 1) > quiz.RELATIVE_TOLERANCE, (q.tag, name)
-
-
-def test_coverage_counts(glorot, capsys):
-    """The counts per step and per kind over 400 seeded quizzes of 8 (shown with pytest -s)."""
-    counts, totals = collections.Counter(), collections.Counter()
-    for seed in range(SEEDS):
-        for q in questions_for(glorot, seed):
-            counts[(q.step, q.kind)] += 1
-            totals[q.kind] += 1
-    with capsys.disabled():
-        print(f"\ncoverage over {SEEDS} quizzes of 8 questions:")
-        for step in [s.id for s in glorot.derivation.steps]:
-            print(f"  {step}: " + ", ".join(f"{k} {c}" for (s, k), c in sorted(counts.items()) if s == step))
-        print("  by kind: " + ", ".join(f"{k} {c}" for k, c in sorted(totals.items())))
-    own = {q.step: q.kind for q in bank(glorot).steps}
-    assert all(counts[(step, kind)] >= 20 for step, kind in own.items())
-    assert totals["number"] and totals["concept"] and totals["assumption"]
 
 
 def test_questions_are_reproducible_and_varied(glorot):
@@ -501,6 +499,7 @@ def test_ctrl_c_prints_the_score_and_exits_130():
         ready, _, _ = select.select([process.stdout], [], [], 1)
         if ready:
             seen += os.read(process.stdout.fileno(), 65536)
+    time.sleep(0.5)                                # reading: the signal interrupts the wait for a line
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     out = (seen + out).decode()
@@ -518,16 +517,7 @@ def test_every_builtin_quiz_runs_to_the_end():
         assert "score: 0/5" in out and "Σ" not in out and "·" not in out
 
 
-def test_shown_expressions_can_be_typed_back(glorot):
-    """One notation: every expression a prompt shows, and every answer, parses; the answer is judged right."""
-    from derivation.parser import parse
-    names = glorot.derivation.namespace
-    for q in bank(glorot).steps:
-        for line in q.prompt:
-            if line.startswith("    "):
-                parse(line.strip(), names)
-        parse(q.answer, names)
-        assert q.judge(q.answer).correct, q.step
+def test_the_header_gives_no_answer_away(glorot):
     assert not any(q.answer in line for q in bank(glorot).steps for line in quiz.HEADER)
 
 
@@ -622,6 +612,7 @@ def test_line_editing_and_ctrl_c_on_a_terminal(glorot):
     term.expect("> ")
     term.type("Var[W[i]] == 1/n[]" + "\x1b[D" + "i\r")              # left arrow, then the missing i
     assert "read as: Var[W[i]] == 1/n[i]" in term.expect("> ")
+    time.sleep(1)           # as a person would: a signal just before readline waits is seen at the next key
     term.type("\x03")                                               # Ctrl-C from the keyboard
     code = term.close()
     text = term.text
