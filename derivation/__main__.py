@@ -1,7 +1,7 @@
 import sys
 
 try:
-    from .cli import EXIT_INTERRUPTED, main
+    from .cli import main
 except KeyboardInterrupt:           # Ctrl-C while the program is still loading
     sys.stderr.write("derivation: interrupted\n")
     sys.exit(130)

@@ -18,7 +18,6 @@ from .kernel import terms as v
 from .kernel.derivation import Evidence, written_arity
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
 from .parser import Namespace, parse
-from .printing import plain
 from .prose import Span, spans
 from .report import counterexample_text, established, qualifiers, verdict_word
 from .typeset import Notation, readable

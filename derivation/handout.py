@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .crosscheck import in_fans
+from .crosscheck import FAN_IN, FAN_OUT, in_fans
 from .kernel import terms as v
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
 from .quiz import next_step_items
@@ -133,7 +133,6 @@ class Handout:
 
 def build(verification: Verification, shown: dict[str, sp.Expr]) -> Handout:
     """The handout's parts for a verification; ``shown``: step id -> the claim as its author wrote it."""
-    steps = verification.steps
     return Handout(_hypotheses(verification), _statements(verification, shown), _approximations(verification),
                    _summaries(verification, shown), _exercises(verification, shown),
                    _numbers(verification, shown), network(verification.derivation))
@@ -251,7 +250,6 @@ def _numbers(verification: Verification, shown) -> list[NumberExercise]:
         if not atoms or any(a.base.name != "n" for a in atoms) or claim.rhs.free_symbols - {
                 s for a in atoms for s in a.free_symbols}:
             continue
-        from .crosscheck import FAN_IN, FAN_OUT
         value = in_fans(claim.rhs).xreplace({FAN_IN: fan_in, FAN_OUT: fan_out})
         out.append(NumberExercise(claim.lhs, claim.rhs, fan_in, fan_out, float(value)))
     return out
