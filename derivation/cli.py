@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     quiz.add_argument("derivation", nargs="?", default="glorot", help="a built-in name or a .toml file")
     quiz.add_argument("--seed", type=int, default=None, help="draw the questions reproducibly")
     quiz.add_argument("--questions", type=int, default=8, metavar="N", help="number of questions (default 8)")
+    quiz.add_argument("--export", metavar="FILE.gift",
+                      help="write the questions Moodle can judge as the quiz does (numbers, assumptions, multiple "
+                           "choice) to a GIFT file for Moodle's import, instead of playing")
     _add_slope(quiz)
     crosscheck = commands.add_parser("crosscheck", help="the frameworks' initialisers against the verified derivations")
     crosscheck.add_argument("--empirical", action="store_true",
@@ -463,8 +466,14 @@ def _quiz(args: argparse.Namespace) -> int:
         return _usage("--questions must be between 1 and 100")
     if args.seed is not None and not 0 <= args.seed < SEED_LIMIT:
         return _usage("--seed must be between 0 and 2**32 - 1")
+    if args.export is not None:
+        problem = _export_path_problem(args.export)
+        if problem:
+            return _usage(problem)
     verification = verify(_load(args))
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+    if args.export is not None:
+        return _export(verification, seed, args.export)
     questions = session(verification, seed, args.questions, layer_values(_layer_results(verification.derivation)))
     title = verification.derivation.title
     if not questions:
@@ -489,6 +498,38 @@ def _quiz(args: argparse.Namespace) -> int:
         raise                               # the one-line message and exit 130 (_guarded)
     for line in card.ending():
         write(line)
+    return EXIT_OK
+
+
+def _export_path_problem(name: str) -> str:
+    """Why ``quiz --export`` cannot write to ``name`` (empty: it can)."""
+    from pathlib import Path
+    path = Path(name)
+    if path.is_dir():
+        return f"--export: {name} is a directory; give a file name ending in .gift"
+    if path.suffix.lower() != ".gift":
+        return f"--export: {name}: give a file name ending in .gift (Moodle's GIFT format, the one supported)"
+    if not path.parent.is_dir():
+        return f"--export: {name}: the folder {path.parent} does not exist"
+    return ""
+
+
+def _export(verification, seed: int, name: str) -> int:
+    """``quiz --export FILE.gift``: the bank's questions that GIFT can express, written atomically."""
+    from pathlib import Path
+
+    from .gift import export
+    from .render import write_atomically
+    text, count = export(verification, _layer_results(verification.derivation), seed)
+    if not count:
+        print(terminal.safe(f"derivation: nothing to export on {verification.derivation.title}: no number, "
+                            f"assumption or multiple-choice question can be asked"), file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        write_atomically(Path(name), text.encode("utf-8"))
+    except OSError as exc:
+        return _usage(f"--export: cannot write {name}: {exc.strerror or exc}")
+    print(terminal.safe(f"wrote {count} questions to {name} (GIFT; seed {seed})"))
     return EXIT_OK
 
 

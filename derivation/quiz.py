@@ -53,6 +53,7 @@ class Question:
     asks: frozenset = frozenset()     # keys of its answer (quizbank: what no earlier question may show)
     shows: frozenset = frozenset()    # keys of everything it displays
     after: frozenset = frozenset()    # "step:F4": asked after the question on that step, when both are drawn
+    choices: tuple = ()         # (text, right, feedback) per choice, for a question with choices (the GIFT export)
 
     @property
     def hint(self) -> str:

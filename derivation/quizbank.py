@@ -358,9 +358,13 @@ class Bank:
                 gives.append("the activation's shape, computed")
             why.append(f"{a} ({known[a]}): " + (", ".join(gives) or "a premise the rule uses"))
         explanation = "; ".join(why) + (f". {_unquote(step.without)}" if step.without else "")
+        reasons = dict(zip(sorted(needed), why))
+        choices = tuple((f"{a} ({known[a]})", a in needed,
+                         f"needed: {reasons[a]}" if a in needed else f"not needed: {step.id} verifies without it")
+                        for a in known)
         judge = J.judge_assumptions(known, check, step.id, frozenset(needed), frozenset(step.uses))
         return Question("assumption", step.id, lines, hints, expected, expected, judge, step=step.id,
-                        explanation=explanation, asks=frozenset({f"uses:{step.id}"}),
+                        explanation=explanation, asks=frozenset({f"uses:{step.id}"}), choices=choices,
                         shows=self._shown_keys([step.claim, info.shown, *_prose_math(step.without)]),
                         after=frozenset({f"step:{step.id}"}))
 
@@ -423,7 +427,9 @@ class Bank:
             asks = frozenset({f"concept:{number}"})       # which choice is right shows nowhere else
             solution = str(q.correct)
             hints = (_unquote(q.hint),) if q.hint else ()
+            choices = tuple((_unquote(c), k == q.correct, "") for k, c in enumerate(q.choices, 1))
         else:
+            choices = ()
             expected = q.answer.xreplace(self.d.values) if self.d.values else q.answer
             facts = self.info[q.step].facts if q.step else J.Facts(self._bare_model(), dict(self.d.values), (),
                                                                    self.sizes)
@@ -439,6 +445,7 @@ class Bank:
         displayed += _prose_math(q.explanation)
         return Question("concept", f"Q{number}", lines, hints, answer, solution, judge, step=q.step,
                         explanation=_unquote(q.explanation), asks=asks, shows=self._shown_keys(displayed),
+                        choices=choices,
                         after=frozenset({f"step:{q.step}"}) if q.step else frozenset())
 
     def _bare_model(self):

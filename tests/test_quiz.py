@@ -364,6 +364,20 @@ def test_hostile_answers_are_only_parsed(glorot, tmp_path):
     assert not marker.exists()
 
 
+def test_choices_for_the_export_agree_with_the_judges(glorot):
+    """The (text, right, feedback) choices that `quiz --export` writes say what the quiz's judges accept."""
+    b = bank(glorot)
+    for q in b.assumptions:
+        needed = [text.split(" ")[0] for text, right, _ in q.choices if right]
+        assert q.judge(" ".join(needed) or "none").correct and ", ".join(needed or ["none"]) == q.answer
+        assert [t.split(" ")[0] for t, _, _ in q.choices] == list(glorot.derivation.assumptions)
+    for q in b.concepts:
+        if q.choices:
+            [right] = [k for k, (_, ok, _) in enumerate(q.choices, 1) if ok]
+            assert q.judge(str(right)).correct and not q.judge(str(right % len(q.choices) + 1)).correct
+    assert not any(q.choices for q in b.steps)
+
+
 def test_assumptions_are_judged_by_the_kernel(glorot):
     b = bank(glorot)
     f4 = next(q for q in b.assumptions if q.step == "F4")
