@@ -39,11 +39,8 @@ mathematics as MathML (no JavaScript, nothing fetched), and Markdown with LaTeX 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-from fractions import Fraction
 from functools import cached_property
-from numbers import Rational as _RationalNumber
 from pathlib import Path
 
 import sympy as sp
@@ -54,7 +51,6 @@ from .kernel import derivation as _model
 from .kernel.check import StepResult, Verification
 from .kernel.rules import APPROX, arities
 from .loader import LoadError
-from .parser import Namespace, ParseError, parse
 from .verify import verify as _verify
 
 __all__ = ["Assumption", "Derivation", "DerivationError", "Report", "Result", "Step", "load", "loads", "render",
@@ -179,45 +175,11 @@ def _choose(derivation: Derivation, activation: str | None) -> Derivation:
 
 
 def _with_slope(derivation: Derivation, slope) -> Derivation:
-    """As ``--slope``: its parameter set to the value (0 when not given), left symbolic for ``"symbolic"``."""
-    if derivation.slope is None:
-        if slope is not None:
-            raise DerivationError(str(LoadError(derivation.path, None, "--slope: this derivation has no slope "
-                                                                       "parameter (try: he)")), derivation.path)
-        return derivation
-    if isinstance(slope, str) and slope == "symbolic":
-        return derivation
-    value = _slope_value(slope)
-    if value is None:
-        raise DerivationError(str(LoadError(derivation.path, None, "--slope: expected a number such as 0.01 or "
-                                                                   "1/100 (or 'symbolic')")), derivation.path)
-    if isinstance(value, ParseError):
-        raise DerivationError(str(LoadError(derivation.path, None, f"--slope: {value}")), derivation.path)
-    return _model.with_values(derivation, {derivation.namespace.symbols[derivation.slope]: value})
-
-
-def _slope_value(slope) -> sp.Rational | ParseError | None:
-    """The slope as an exact number: text parsed by the safe parser (a number as written, never computed), a
-    Python number taken exactly as it prints (0.01 is 1/100); None when it is not a number."""
-    if slope is None:
-        return sp.Integer(0)
-    if isinstance(slope, str):
-        try:
-            value = parse(slope, Namespace())
-        except ParseError as exc:
-            return exc
-        return value if isinstance(value, sp.Rational) else None
-    if isinstance(slope, bool):
-        return None
-    if isinstance(slope, sp.Rational):
-        return slope
-    if isinstance(slope, float):
-        if not math.isfinite(slope):
-            return None
-        slope = Fraction(repr(slope))
-    if isinstance(slope, _RationalNumber):          # int, Fraction
-        return sp.Rational(int(slope.numerator), int(slope.denominator))
-    return None
+    """As ``--slope`` (loader.with_slope), its error as a DerivationError."""
+    try:
+        return _loader.with_slope(derivation, slope)
+    except LoadError as exc:
+        raise _error(exc) from None
 
 
 def verify(derivation: str | os.PathLike | _model.Derivation = "glorot", activation: str | None = None, slope=None,

@@ -167,27 +167,9 @@ def _add_slope(command: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace):
     """The derivation named on the command line, with its slope parameter set (--slope)."""
-    import sympy as sp
-
-    from .loader import LoadError, load
-    from .kernel.derivation import with_values
-    from .parser import Namespace, ParseError, parse
+    from .loader import load, with_slope
     from .kernel.rules import arities
-    derivation = load(args.derivation, arities())
-    slope = getattr(args, "slope", None)
-    if derivation.slope is None:
-        if slope is not None:
-            raise LoadError(derivation.path, None, "--slope: this derivation has no slope parameter (try: he)")
-        return derivation
-    if slope == "symbolic":
-        return derivation
-    try:
-        value = parse(slope or "0", Namespace())
-    except ParseError as exc:
-        raise LoadError(derivation.path, None, f"--slope: {exc}") from None
-    if not isinstance(value, sp.Rational):      # a number as written (0.01, 1/100), never one to be computed
-        raise LoadError(derivation.path, None, "--slope: expected a number such as 0.01 or 1/100 (or 'symbolic')")
-    return with_values(derivation, {derivation.namespace.symbols[derivation.slope]: value})
+    return with_slope(load(args.derivation, arities()), getattr(args, "slope", None))
 
 
 def main(argv: list[str] | None = None) -> int:

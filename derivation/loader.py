@@ -7,7 +7,10 @@ and, for expressions, the column: one line a user can act on.
 from __future__ import annotations
 
 import keyword
+import math
 import re
+from fractions import Fraction
+from numbers import Rational as _RationalNumber
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -581,3 +584,44 @@ class _Reader:
 def _reserved() -> set[str]:
     from .parser import CONSTANTS, FUNCTIONS, MOMENTS
     return set(FUNCTIONS) | set(MOMENTS) | set(CONSTANTS)
+
+
+def with_slope(derivation: Derivation, slope=None) -> Derivation:
+    """``--slope``: the derivation's slope parameter set to ``slope`` (0 when None, the ReLU), or left symbolic for
+    ``"symbolic"``. ``slope`` is text (parsed by the safe parser: a number as written, never one to be computed) or
+    a Python number (taken exactly as it prints: 0.01 is 1/100). LoadError when the derivation has no slope
+    parameter, or the slope is not a number."""
+    from .kernel.derivation import with_values
+    if derivation.slope is None:
+        if slope is not None:
+            raise LoadError(derivation.path, None, "--slope: this derivation has no slope parameter (try: he)")
+        return derivation
+    if isinstance(slope, str) and slope == "symbolic":
+        return derivation
+    value = _slope_value(derivation, slope)
+    if value is None:
+        raise LoadError(derivation.path, None, "--slope: expected a number such as 0.01 or 1/100 (or 'symbolic')")
+    return with_values(derivation, {derivation.namespace.symbols[derivation.slope]: value})
+
+
+def _slope_value(derivation: Derivation, slope) -> sp.Rational | None:
+    """The slope as an exact rational, or None when it is not a number (LoadError for text that does not parse)."""
+    if slope is None:
+        return sp.Integer(0)
+    if isinstance(slope, str):
+        try:
+            value = parse(slope, Namespace())
+        except ParseError as exc:
+            raise LoadError(derivation.path, None, f"--slope: {exc}") from None
+        return value if isinstance(value, sp.Rational) else None
+    if isinstance(slope, bool):
+        return None
+    if isinstance(slope, sp.Rational):
+        return slope
+    if isinstance(slope, float):
+        if not math.isfinite(slope):
+            return None
+        slope = Fraction(repr(slope))
+    if isinstance(slope, _RationalNumber):          # int, Fraction
+        return sp.Rational(int(slope.numerator), int(slope.denominator))
+    return None
