@@ -210,15 +210,7 @@ def practice(out_dir: Path, warn=_warn, table=None, activation: str | None = "ta
             warn(f"{out_dir / 'crosscheck.json'} is not what `crosscheck` computes now; the document shows the "
                  "recomputed rows")
         rows = computed
-    return {"crosscheck": [_typeset_row(r) for r in rows], "figures": figures, "images": images, "dir": out_dir,
-            "captions": {name: _caption(name, activation) for name in figures}}
-
-
-def _caption(name: str, activation: str) -> str:
-    what = "the back-propagated gradients ∂L/∂s (variance 1 at the top layer)" if name.endswith("gradients") \
-        else "the activation values"
-    return (f"Histograms of {what}, layer by layer, in a deep {activation} network at initialisation, simulated "
-            f"by python -m derivation simulate; one panel per initialisation.")
+    return {"crosscheck": [_typeset_row(r) for r in rows], "figures": figures, "images": images, "dir": out_dir}
 
 
 def crosscheck_table():
@@ -312,7 +304,7 @@ def render_text(doc: document.Document, fmt: str, extra: dict | None = None) -> 
     env.filters["mr"] = (lambda e: Markup(mathml(e, rule_notation, display=False))) if kind == "html" \
         else (lambda e: markdown_inline(latex(e, rule_notation))) if kind == "md" else (lambda e: latex(e, rule_notation))
     failed = [a.id for a in doc.assumptions if a.holds is False]
-    extra = {"crosscheck": [], "figures": [], "images": {}, "dir": Path("."), "sample": None, "captions": {},
+    extra = {"crosscheck": [], "figures": [], "images": {}, "dir": Path("."), "sample": None,
              "meanfield": None, **(extra or {})}
     if kind == "md":
         env.filters["mdtag"] = markdown_tag
