@@ -10,7 +10,7 @@ from typing import Collection
 import sympy as sp
 
 from .kernel.compare import compare
-from .parser import Exceeded, bounded
+from .kernel.timelimit import TimeLimitExceeded, time_limit
 from .printing import plain
 
 SECONDS = 5          # one diagnosis: the comparison of the exchanged claim with what the rule derived
@@ -48,9 +48,9 @@ def did_you_mean(word: str, choices: Collection[str]) -> str:
 def _equal(a: sp.Expr, b: sp.Expr) -> bool:
     """Shown equal within SECONDS; anything SymPy cannot decide in time, or cannot compare, is not."""
     try:
-        with bounded(SECONDS) as limit:
+        with time_limit(SECONDS) as limit:
             return compare(a, b).equal
-    except Exceeded as exc:
+    except TimeLimitExceeded as exc:
         if exc.limit is not limit:
             raise                         # an outer limit (the quiz's, the run's): not ours to swallow
         return False

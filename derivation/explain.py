@@ -14,7 +14,7 @@ from .printing import pretty
 from .report import qualifiers, verdict_detail
 from .kernel.rules import RULES, Choices, RuleError
 from .kernel.check import STEP_SECONDS, StepResult, Verification, context_for, subjects
-from .parser import Exceeded, bounded
+from .kernel.timelimit import TimeLimitExceeded, time_limit
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,12 @@ def _one(v: Verification, r: StepResult, subject, in_depth: bool) -> Explanation
             rest = [a for a in step.uses if a != aid]
             ctx = context_for(v.derivation, rest, v.activation, v.activation, v.rectifier, subject)
             try:                # bounded as the kernel bounds a step (the input is the file's, and may be large)
-                with bounded(STEP_SECONDS) as limit:
+                with time_limit(STEP_SECONDS) as limit:
                     derived = rule.apply(*r.inputs, ctx)
                     outcome = "the rule derives " + pretty(derived[0] if isinstance(derived, Choices) else derived)
             except RuleError as exc:
                 outcome = f"the rule cannot apply: {exc}"
-            except Exceeded as exc:
+            except TimeLimitExceeded as exc:
                 if exc.limit is not limit:
                     raise
                 outcome = f"not decided within {STEP_SECONDS} s"

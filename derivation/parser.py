@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
-import signal
-import threading
-import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Mapping
@@ -25,7 +21,7 @@ from sympy.tensor.indexed import IndexException
 
 from .kernel import domain
 from .kernel import terms as v
-from .kernel.timelimit import TimeLimitExceeded
+from .kernel.timelimit import TimeLimitExceeded, time_limit
 
 MAX_LENGTH = 4000        # characters in one expression
 MAX_NODES = 600          # syntax-tree nodes in one expression
@@ -96,10 +92,10 @@ def parse(text: str, names: Namespace, display: bool = False) -> sp.Expr:
     if count > MAX_NODES:
         raise ParseError(f"expression has {count} parts; the limit is {MAX_NODES}")
     try:
-        with bounded(PARSE_SECONDS) as limit:
+        with time_limit(PARSE_SECONDS) as limit:
             value = (_DisplayBuilder if display else _Builder)(names, text.strip()).build(tree.body)
             _check_size(value)
-    except Exceeded as exc:
+    except TimeLimitExceeded as exc:
         if exc.limit is not limit:
             raise
         raise ParseError(f"the expression takes more than {PARSE_SECONDS} s to build (numbers too large?)") from None
@@ -113,43 +109,6 @@ def parse(text: str, names: Namespace, display: bool = False) -> sp.Expr:
         # SymPy refusing what the syntax allows (an odd argument to a function): bad input, said in one line
         raise ParseError(f"not an expression SymPy can build ({type(exc).__name__})") from None
     return value
-
-
-class Exceeded(TimeLimitExceeded):
-    """The time limit of one :func:`bounded` expired; ``limit`` is the one (``with bounded(s) as limit``)."""
-
-    def __init__(self, limit: object):
-        super().__init__()
-        self.limit = limit
-
-
-@contextmanager
-def bounded(seconds: float):
-    """Raise :class:`Exceeded` if the body runs longer than ``seconds`` (SIGALRM, main thread, as
-    kernel.timelimit). Nested in another limit (the kernel's per-step limit, a quiz answer's), it keeps that one
-    running: when the outer limit would expire first it is left alone, and its exception goes past (``except
-    Exceeded as exc`` should check ``exc.limit``); otherwise it is re-armed, for what remains of it, after the
-    body."""
-    limit = object()
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    outer = signal.getitimer(signal.ITIMER_REAL)[0] if usable else 0.0
-    if not usable or (outer and outer <= seconds):
-        yield limit
-        return
-
-    def expire(signum, frame):
-        raise Exceeded(limit)
-
-    started = time.monotonic()
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield limit
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer:
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
 
 
 def _check_size(value: sp.Basic) -> None:

@@ -20,7 +20,8 @@ import sympy as sp
 
 from .crosscheck import FAN_IN, FAN_OUT, in_fans
 from .judge import Expected, Judgement, judge_expression
-from .parser import Exceeded, Namespace, bounded
+from .kernel.timelimit import TimeLimitExceeded, time_limit
+from .parser import Namespace
 from .printing import plain
 from .verify import Verification
 
@@ -106,9 +107,9 @@ def _bounded_judge(judge: Callable[[str], Judgement]) -> Callable[[str], Judgeme
     said so in one line and asked again."""
     def bounded_judge(text: str) -> Judgement:
         try:
-            with bounded(JUDGE_SECONDS) as limit:
+            with time_limit(JUDGE_SECONDS) as limit:
                 return judge(text)
-        except Exceeded as exc:
+        except TimeLimitExceeded as exc:
             if exc.limit is not limit:
                 raise
             return Judgement(False, f"this answer could not be judged within {JUDGE_SECONDS} s; write it more simply",

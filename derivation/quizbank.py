@@ -35,7 +35,8 @@ from .kernel.check import Verification, _apply, _fact, context_for, random_names
 from .kernel.compare import canonical, compare
 from .kernel.definitions import shapes
 from .kernel.rules import COMPROMISE, REQUIRES, RULES, Choices, ObligationFailed, RuleError
-from .parser import Exceeded, ParseError, bounded, parse
+from .kernel.timelimit import TimeLimitExceeded, time_limit
+from .parser import ParseError, parse
 from .printing import plain
 from .quiz import RELATIVE_TOLERANCE, Question, _bounded_judge
 
@@ -390,7 +391,7 @@ class Bank:
             ctx.cited_facts = tuple((ref, self._fact_text(ref)[1]) for ref in step.inputs) if rule.arity == 0 else ()
             ctx.cited = cited
             try:
-                with bounded(RECHECK_SECONDS) as limit:
+                with time_limit(RECHECK_SECONDS) as limit:
                     derived = _apply(rule, step, list(r.inputs), ctx)
                     options = derived if isinstance(derived, Choices) else (derived,)
                     ok = any(compare(o, step.claim).equal for o in options)
@@ -400,7 +401,7 @@ class Bank:
                 outcome = (False, f"{exc.name} is not shown for {exc.subject}")
             except RuleError as exc:
                 outcome = (False, str(exc))
-            except Exceeded as exc:
+            except TimeLimitExceeded as exc:
                 if exc.limit is not limit:
                     raise
                 outcome = (False, f"not decided within {RECHECK_SECONDS} s")
