@@ -34,9 +34,17 @@ def swapped_sizes(claimed: sp.Expr, correct: sp.Expr, sizes: Collection[str] = S
 
 
 def swapped_fans(claimed: sp.Expr, correct: sp.Expr, sizes: Collection[str] = SIZES) -> str | None:
-    """``n[i] and n[i + 1] are swapped`` when exchanging them in ``claimed`` gives ``correct``; else None."""
+    """When exchanging two sizes in ``claimed`` gives ``correct``: ``n[i] and n[i + 1] are swapped`` if the claim
+    uses both, else ``n[i + 2] where the rule derives n[i + 1]`` (one size in place of another, as a missing
+    re-index writes it, is not a swap); None otherwise."""
     pair = swapped_sizes(claimed, correct, sizes)
-    return None if pair is None else f"{plain(pair[0])} and {plain(pair[1])} are swapped"
+    if pair is None:
+        return None
+    used = claimed.atoms(sp.Indexed)
+    if all(size in used for size in pair):
+        return f"{plain(pair[0])} and {plain(pair[1])} are swapped"
+    wrong, right = pair if pair[0] in used else pair[::-1]
+    return f"{plain(wrong)} where the rule derives {plain(right)}"
 
 
 def did_you_mean(word: str, choices: Collection[str]) -> str:

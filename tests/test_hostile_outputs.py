@@ -289,7 +289,7 @@ def test_symbol_latex_is_rebuilt_by_our_code():
         assert unsafe_tex(bad) is not None, bad
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)   # the same inputs in every run
 @given(st.text())
 def test_prose_for_tex_is_ascii_with_every_special_escaped(text):
     _assert_only_escaped_specials(tex_text(text))
@@ -320,7 +320,7 @@ def test_every_mapped_character_is_escaped_prose(char):
         assert out.count("$") % 2 == 0, out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)   # the same inputs in every run
 @given(st.text())
 def test_prose_for_markdown_stays_on_its_line(text):
     out = markdown_text(text)

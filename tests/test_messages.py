@@ -167,13 +167,25 @@ def test_swapped_fans_are_named_by_verify(tmp_path):
     forward = replace_field(GLOROT_TEXT, "F6", "claim", "Var[W[i]] == 1/n[i+1]")
     out = run("verify", write(tmp_path, "f6.toml", forward)).stdout
     f6 = out.split("✗ F6", 1)[1].split("✓", 1)[0]
-    assert "WRONG" in f6 and "hint: n[i] and n[i + 1] are swapped" in f6
+    assert "WRONG" in f6 and "hint: n[i + 1] where the rule derives n[i]" in f6
     assert out.count("hint:") == 1
     both = replace_field(forward, "B6", "claim", "Var[W[i]] == 1/n[i]")
     document = json.loads(run("verify", write(tmp_path, "both.toml", both), "--json").stdout)
     hints = {s["id"]: s["hint"] for s in document["steps"] if s["hint"]}
-    assert hints == {"F6": "n[i] and n[i + 1] are swapped", "B6": "n[i] and n[i + 1] are swapped"}
+    assert hints == {"F6": "n[i + 1] where the rule derives n[i]", "B6": "n[i] where the rule derives n[i + 1]"}
     assert all(s["verdict"] == "wrong" for s in document["steps"] if s["id"] in hints)
+
+
+def test_a_swap_is_said_only_when_the_claim_uses_both_sizes():
+    """Exchanging n[i] and n[i+1] maps each claim below onto the right one; only a claim that uses both sizes has
+    them swapped. A size of another layer (a missing re-index, 1/n[i+2] for 1/n[i+1]) is one size for another."""
+    from derivation.diagnose import swapped_fans
+    n, i = sp.IndexedBase("n"), sp.Symbol("i")
+    swap = swapped_fans(2 * n[i + 1] / (n[i] + n[i + 1]), 2 * n[i] / (n[i] + n[i + 1]))
+    assert swap == "n[i] and n[i + 1] are swapped"
+    assert swapped_fans(1 / n[i + 2], 1 / n[i + 1]) == "n[i + 2] where the rule derives n[i + 1]"
+    assert swapped_fans(2 / (n[i] + n[i + 1]), 2 / (n[i + 1] + n[i])) is None       # symmetric: nothing exchanged
+    assert swapped_fans(3 / n[i], 1 / n[i + 1]) is None                               # not an exchange at all
 
 
 def test_no_swap_hint_when_a_claim_is_right_or_wrong_otherwise(tmp_path):

@@ -49,7 +49,7 @@ def test_simulate_command_writes_figures(tmp_path):
     assert "standard init: n Var[W] = 0.3333" in out and "normalised init (Glorot): n Var[W] = 1" in out
     assert out.count("linear mean field  simulated") == 4 and "J sv" in out       # two tables, two groups each
     assert "(1/3)^l" in out and "(1/3)^(3-l)" in out                                 # the standard init compounds
-    assert max(len(line) for line in out.splitlines()) <= 100
+    assert max(len(line) for line in out.splitlines() if not line.startswith("wrote ")) <= 100   # paths: any length
     try:
         import matplotlib  # noqa: F401
     except ImportError:
