@@ -8,6 +8,7 @@ when they come from a distribution.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -16,8 +17,10 @@ import sympy as sp
 from . import __version__, handout
 from .kernel import terms as v
 from .kernel.derivation import Evidence, written_arity
+from .kernel.check import ASSUMPTION
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
 from .parser import Namespace, parse
+from .printing import plain
 from .prose import Span, spans
 from .report import counterexample_text, established, qualifiers, verdict_word
 from .typeset import Notation, readable
@@ -54,6 +57,21 @@ class Line:
     counterexample: str = ""          # a wrong step: where claimed and derived differ, as text
     without: list[Span] = field(default_factory=list)   # what breaks without the step's assumptions
     paper: str = ""                   # the source's equation number the step restores
+    message_spans: list[Span] = field(default_factory=list)    # the message, its expressions typeset
+    evidence: list["Fact"] = field(default_factory=list)       # a failed activation assumption's computed facts
+    evidence_lead: str = ""                                    # "assumption A1 fails for sigmoid"
+
+    @property
+    def message_tail(self) -> sp.Expr | None:
+        """The expression that ends the message ("... in EXPR"), for a display row of its own: a long formula
+        cannot break inside a line of text."""
+        spans = self.message_spans
+        return spans[-1].math if len(spans) > 1 and spans[-1].math is not None else None
+
+    @property
+    def message_lead(self) -> list[Span]:
+        """The message without its closing expression when that has a display row (message_tail)."""
+        return self.message_spans[:-1] if self.message_tail is not None else self.message_spans
 
     @property
     def verdict_text(self) -> str:
@@ -159,6 +177,9 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
     notation = Notation.of(d)
     shown = {s.id: _shown(s.claim_text, d) for s in d.steps}
     by_id = {r.step.id: r for r in verification.steps}
+    check = verification.checked
+    assumptions = [_assumption(a, check, d.namespace) for a in verification.assumptions]
+    known = _printed_expressions(verification)
     sections = []
     for title, results in groupby(verification.steps, key=lambda r: r.step.section):
         lines = []
@@ -175,16 +196,16 @@ def build(verification: Verification, today: _dt.date | None = None) -> Document
                               readable(r.derived) if not r.ok and r.derived is not None else None,
                               "≈" if r.relation == APPROX else "=", _label(r),
                               counterexample_text(r.counterexample) if r.counterexample is not None else "",
-                              spans(step.without, d.namespace), step.paper))
+                              spans(step.without, d.namespace), step.paper, message_spans(r.message, known),
+                              *_failed_activation(verification, r, assumptions)))
         sections.append(Section(title, lines))
     used_rules = dict.fromkeys(r.step.rule for r in verification.steps)
-    check = verification.checked
     results = _results(verification, by_id, shown)
     return Document(
         name=d.name, title=d.title, source=d.source, summary=spans(d.summary, d.namespace), notation=notation,
         activation_name=check.name if check else None, activation=readable(check.expr) if check else None,
         symbols=_symbols(d),
-        assumptions=[_assumption(a, check, d.namespace) for a in verification.assumptions],
+        assumptions=assumptions,
         sections=sections,
         results=results,
         rules=[(name, spans(RULES[name].formula, formula_names()), RULES[name].needs) for name in used_rules],
@@ -238,6 +259,58 @@ def _layer_notation(d) -> list[sp.Expr]:
     return out
 
 
+def _printed_expressions(verification: Verification) -> dict[str, sp.Expr]:
+    """Every expression a kernel message may print, by its plain text (printing.plain, the syntax messages use):
+    the steps' starts, claims, inputs and derived expressions. Only formulas (an operator or a bracket, three
+    characters or more), so no word or lone number of a message is ever read as one."""
+    known: dict[str, sp.Expr] = {}
+    for r in verification.steps:
+        for expr in (r.step.start, r.step.claim, *r.inputs, r.derived):
+            if isinstance(expr, sp.Basic):
+                text = plain(expr)
+                if len(text) >= 3 and any(c in text for c in "*/+-[("):
+                    known.setdefault(text, expr)
+    return known
+
+
+def message_spans(message: str, known: dict[str, sp.Expr]) -> list[Span]:
+    """The kernel's one-line message with each expression it prints typeset: an occurrence of the plain text of a
+    known expression (longest first, not inside a name) becomes that expression; the rest stays text. Nothing is
+    parsed: only texts our printer made for expressions we hold are matched."""
+    if not message or not known:
+        return [Span(message)] if message else []
+    pattern = re.compile(r"(?<![\w.])(?:" + "|".join(re.escape(t) for t in sorted(known, key=len, reverse=True))
+                         + r")(?![\w(\[])")
+    out, at = [], 0
+    for match in pattern.finditer(message):
+        if match.start() > at:
+            out.append(Span(message[at:match.start()]))
+        out.append(Span(match.group(), readable(known[match.group()])))
+        at = match.end()
+    if at < len(message):
+        out.append(Span(message[at:]))
+    return out
+
+
+def _failed_activation(verification: Verification, r, views: list[AssumptionView]) -> tuple[list[Fact], str]:
+    """For a step refused because a cited assumption about the activation fails (as kernel.check decides it: the
+    first such assumption, in the derivation's order, of a kind the rule needs), that assumption's computed facts
+    and the words before them; else nothing."""
+    if r.verdict != ASSUMPTION or verification.checked is None:
+        return [], ""
+    needs = RULES[r.step.rule].needs if r.step.rule in RULES else ()
+    by_id = {view.id: view for view in views}
+    for outcome in verification.assumptions:
+        a = outcome.assumption
+        if a.id in r.step.uses and outcome.holds is False and ((a.activation and "activation" in needs)
+                                                              or (a.rectifier and "rectifier" in needs)):
+            view = by_id.get(a.id)
+            if view is None or not view.facts:
+                return [], ""
+            return view.facts, f"assumption {a.id} fails for {verification.checked.name}"
+    return [], ""
+
+
 def _assumption(a, check, names) -> AssumptionView:
     view = AssumptionView(a.assumption.id, a.assumption.title, spans(a.assumption.statement, names),
                           a.holds is not None, a.holds)
@@ -261,9 +334,21 @@ def _assumption(a, check, names) -> AssumptionView:
         facts.append(Fact("f'(0^-)", "f′(0⁻)", left, False))
         facts.append(Fact("f'(0^+)", "f′(0⁺)", right, False, "no derivative at 0"))
     if check.series is not None:
-        facts.append(Fact("f(x)", "f(x)", check.series, True, check.note))
+        facts.append(Fact("f(x)", "f(x)", _ascending(check.series), True, check.note))
     view.facts.extend(facts)
     return view
+
+
+def _ascending(series: sp.Expr) -> sp.Expr:
+    """A Taylor polynomial as it is written, in rising powers of x: 1/2 + x/4 - x**3/48 + O(x**5) (SymPy's own
+    order of terms would print 1/2 - x**3/48 + x/4 + ...). Display only: the same sum, unevaluated."""
+    order = series.getO() if isinstance(series, sp.Add) else None
+    body = series.removeO() if order is not None else series
+    if not isinstance(body, sp.Add) or len(body.free_symbols) != 1:
+        return series
+    (x,) = body.free_symbols
+    terms = sorted(body.args, key=lambda t: sp.Poly(t, x).degree() if t.is_polynomial(x) else 0)
+    return sp.Add(*terms, *([order] if order is not None else []), evaluate=False)
 
 
 def _long_date(day: _dt.date) -> str:

@@ -190,6 +190,26 @@ def test_failure_document_marks_what_is_not_established_and_has_no_double_equals
     assert r"\operatorname{Var}\left[\,W^{i}\,\right] &= \frac{2}{n_{i + 1} + n_{i}}" in tex     # what D1 derives
 
 
+def test_failure_messages_are_typeset_from_the_expressions_they_name(glorot):
+    """With the sigmoid, F1 fails on A1 and F6 cannot apply to what F5 derives. The page shows A1's computed facts
+    (the same ones as under Assumptions, the series in rising powers) and F5's derived expression typeset on a row
+    of its own, not the kernel's one-line text with Python's ** in it."""
+    result = verify(glorot, "sigmoid")
+    lines = {line.step_id: line for section in build(result).sections for line in section.lines}
+    f1, f6 = lines["F1"], lines["F6"]
+    assert f1.evidence_lead == "assumption A1 fails for sigmoid"
+    assert [fact.label for fact in f1.evidence] == ["f(−x) + f(x)", "f(0)", "f′(0)", "f(x)"]
+    x = sp.Symbol("x", real=True)
+    series = f1.evidence[-1].right
+    assert sp.simplify(series.removeO() - (sp.Rational(1, 2) + x / 4 - x**3 / 48)) == 0
+    assert [sp.degree(t, x) for t in series.removeO().args] == [0, 1, 3]         # written as a Taylor polynomial
+    f5 = next(r for r in result.steps if r.step.id == "F5")
+    assert f6.message_tail is not None and sp.simplify(f6.message_tail - f5.derived) == 0
+    assert "".join(span.text for span in f6.message_lead).startswith("expected Var[z]")
+    tex, md = render_text(build(result), "tex"), render_text(build(result), "md")
+    assert "**" not in tex and "x**3" not in md and "E[z[i]]**2" not in md
+
+
 def test_meanfield_table_is_computed_not_read():
     table = meanfield_table("tanh")
     standard, normalised = table["runs"]
@@ -235,6 +255,28 @@ def test_pdf_metadata_and_layout(tmp_path, name):
         body = lines[:-1] if lines and lines[-1].isdigit() else lines
         assert body and body[-1] not in headings, f"page {number} ends with the heading {body[-1]!r}"
         assert not body[0].startswith(("=", "≈")), f"page {number} starts inside a chain: {body[0]!r}"
+    assert crowded_lines(pdf) == []
+
+
+_PLAIN_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">[a-z]{4,}</word>')
+
+
+def crowded_lines(pdf) -> list:
+    """Lines of text set closer than 0.9 of their height, measured in the PDF (pdftotext -bbox): the plain words
+    of one font size with one top edge are one line; two such lines of one size that share some width must be a
+    line apart. (A \\vspace at the start of a paragraph acts after its first line and pulls the second onto it.)"""
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+    found = []
+    for number, page in enumerate(xml.split("<page ")[1:], 1):
+        lines: dict[tuple[float, float], list[float]] = {}          # (height, top) -> [left, right]
+        for left, top, right, bottom in _PLAIN_WORD.findall(page):
+            extent = lines.setdefault((round(float(bottom) - float(top), 1), round(float(top), 1)),
+                                      [float(left), float(right)])
+            extent[:] = [min(extent[0], float(left)), max(extent[1], float(right))]
+        for (height, a), (la, ra) in lines.items():
+            found += [(number, height, a, b) for (h, b), (lb, rb) in lines.items()
+                      if h == height and 0 < b - a < 0.9 * height and lb < ra and la < rb]
+    return found
 
 
 PNG = b"\x89PNG\r\n\x1a\n"
