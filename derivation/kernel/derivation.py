@@ -5,6 +5,7 @@ The loader builds these from text; the kernel re-checks everything it is handed 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sympy as sp
 
@@ -164,11 +165,17 @@ def is_layered(name: str, symbols, defined: set[str] | frozenset[str], arity: di
 
 def written_arity(derivation: Derivation) -> dict[str, int]:
     """The most indices each family is written with, in the definitions and every step."""
+    exprs = tuple(e for d in derivation.definitions for e in (d.lhs, d.rhs))
+    exprs += tuple(e for s in derivation.steps for e in (s.claim, s.start) if e is not None)
+    return dict(_written_arity(exprs))
+
+
+@lru_cache(maxsize=64)
+def _written_arity(exprs: tuple[sp.Expr, ...]) -> tuple[tuple[str, int], ...]:
+    """written_arity of these expressions, remembered by their content (a verification asks once per step)."""
     out: dict[str, int] = {}
-    exprs = [e for d in derivation.definitions for e in (d.lhs, d.rhs)]
-    exprs += [e for s in derivation.steps for e in (s.claim, s.start) if e is not None]
     for expr in exprs:
         for node in sp.preorder_traversal(expr):
             if isinstance(node, sp.Indexed):
                 out[node.base.name] = max(out.get(node.base.name, 0), len(node.indices))
-    return out
+    return tuple(out.items())
