@@ -20,6 +20,7 @@ SYMBOLS = {
     "s": SymbolDecl("s", "random", units=n[i + 1]), "g": SymbolDecl("g", "random", gradient_of="s"),
     "b": SymbolDecl("b", "constant", value=sp.S.Zero), "X": SymbolDecl("X", "random"), "Y": SymbolDecl("Y", "random"),
     "a": SymbolDecl("a", "positive"), "sigma": SymbolDecl("sigma", "positive"),
+    **{name: SymbolDecl(name, "index") for name in "ijk"}, "n": SymbolDecl("n", "size"),   # as a file declares
 }
 PRE = sp.Sum(z[i, j] * W[i, j, k], (j, 1, n[i])) + b[i, k]
 DEFINITIONS = (Definition(z[i + 1, k], v.f(s[i, k]), "z"), Definition(s[i, k], PRE, "s"))
@@ -48,6 +49,39 @@ def test_chain_rule_differentiates_the_next_layer():
     derived = apply("chain rule", v.Var(g[i, k]))
     expected = v.Var(v.df(s[i, k]) * sp.Sum(W[i + 1, k, j] * g[i + 1, j], (j, 1, n[i + 2])))
     assert equal(derived, expected)
+
+
+def test_chain_rule_holds_for_the_units_later_layers_read():
+    """The definitions read units 1..n[i+1] of s[i] (the sum over j in s[i+1, k]). Unit 0 and unit n[i+1] + 1
+    reach no later layer: their gradient is 0. Unit 1 gets the chain rule's form; a free k is any unit 1..n[i+1]
+    (recorded as an obligation); a sum over k keeps its own range."""
+    form = v.df(s[i, k]) * sp.Sum(W[i + 1, k, j] * g[i + 1, j], (j, 1, n[i + 2]))
+    assert apply("chain rule", g[i, 0]) == 0
+    assert apply("chain rule", g[i, n[i + 1] + 1]) == 0
+    assert equal(apply("chain rule", g[i, 1]), form.xreplace({k: 1}))
+    context = ctx()
+    RULES["chain rule"].apply(g[i, k], context)
+    assert [o.name for o in context.obligations][:1] == ["a unit of the layer"]
+    inside = apply("chain rule", sp.Sum(g[i, k], (k, 1, n[i + 1])))
+    assert equal(inside, sp.Sum(form, (k, 1, n[i + 1])))
+    assert not equal(apply("chain rule", sp.Sum(g[i, k], (k, 0, n[i + 1]))), sp.Sum(form, (k, 0, n[i + 1])))
+
+
+def test_chain_rule_refuses_units_fewer_than_the_definitions_read():
+    """'units' of s declared n[i+1] - 1 while s[i+1, k] sums z[i+1, j] = f(s[i, j]) over j = 1..n[i+1]: the sum
+    over the units of s[i+1] would drop unit n[i+2], which the loss reaches."""
+    short = dict(SYMBOLS, s=SymbolDecl("s", "random", units=n[i + 1] - 1))
+    with pytest.raises(RuleError, match="the units summed are the units read not shown for s"):
+        RULES["chain rule"].apply(g[i, k], make_context(short, DEFINITIONS, EVERYTHING, check_activation("tanh")))
+
+
+def test_a_chain_rule_fact_stays_within_the_units():
+    from derivation.kernel.rules import at_least_zero, unit_binder
+    assert unit_binder(sp.Sum(g[i, k], (k, 0, n[i + 1])), g[i, k], SYMBOLS).startswith("the sum over k from 0")
+    assert unit_binder(sp.Sum(g[i, k], (k, 1, n[i + 1])), g[i, k], SYMBOLS) == ""
+    assert unit_binder(sp.Sum(g[i, k], (k, 1, n[i + 1] + 1)), g[i, k], SYMBOLS) != ""
+    assert [at_least_zero(d) for d in (n[i] - 1, n[i] - 2, 2 * n[i] - 2, n[i] + n[j] - 2, -n[i], k)] == \
+        [True, False, True, True, False, False]
 
 
 def test_linearisation_uses_the_activation_values_at_zero():

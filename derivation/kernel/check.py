@@ -32,7 +32,7 @@ from .laws import declaration_problem
 from .derivation import FAMILY_FACTS, Assumption, Derivation, Step, is_layered, written_arity
 from .model import Model
 from .rules import APPROX, COMPROMISE, EQUAL, REQUIRES, RULES, Choices, Context, Obligation, ObligationFailed, RuleError, \
-    negative_binder
+    negative_binder, unit_binder
 from .timelimit import TimeLimitExceeded, time_limit
 
 STEP_SECONDS = 20
@@ -241,7 +241,7 @@ def _apply(rule, step: Step, inputs: list, ctx: Context):
         raise RuleError("'at' applies a rule to a subexpression of one input expression (not an equation)")
     if not inputs[0].has(step.at):
         raise RuleError(f"{sp.sstr(step.at)} (the step's 'at') does not occur in {sp.sstr(inputs[0])}")
-    below = negative_binder(inputs[0], step.at)
+    below = negative_binder(inputs[0], step.at) or unit_binder(inputs[0], step.at, ctx.symbols)
     if below:
         raise RuleError(f"'at' cannot be used here: {below}")
     found = rule.apply(step.at, ctx)

@@ -60,13 +60,17 @@ def _probability_problem(p: sp.Expr, probabilities: set[str]) -> str:
 def declaration_problem(symbols: dict[str, SymbolDecl], assumptions: dict[str, Assumption],
                         definitions: list[Definition] | tuple) -> tuple[str, str] | None:
     """(where, what) for the first declaration refused: a family declared without a layer that a definition gives
-    layer by layer, a declared law, a premise equation; None when all hold."""
+    layer by layer, a gradient that a definition also gives (two computations of one family), a declared law, a
+    premise equation; None when all hold."""
     probabilities = {n for n, d in symbols.items() if d.kind == "probability"}
     defined = {d.lhs.base.name for d in definitions}
     for name, decl in symbols.items():
         if decl.layered is False and name in defined:
             return f"symbol '{name}'", ("is declared layered = false, but a definition gives it layer by layer (the "
                                         "first index of a definition's left side is its layer)")
+        if decl.gradient_of and name in defined:
+            return f"symbol '{name}'", (f"is declared gradient_of = '{decl.gradient_of}', a gradient the chain rule "
+                                        f"computes from the definitions, and is also given a definition")
         if decl.law is not None:
             problem = invalid_law(decl.law, probabilities) or _law_against_premises(name, decl, assumptions, defined)
             if problem:

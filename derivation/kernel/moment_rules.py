@@ -12,7 +12,7 @@ from . import terms as v
 from .definitions import fresh_index, rename_bound
 from .model import yes
 from .rules import Choices, Context, ObligationFailed, RuleError, changed_or_fail, map_moments, oblige_count, \
-    negative_binder, oblige_independent_factors, oblige_law, rule, split_coefficient
+    negative_binder, oblige_independent_factors, oblige_law, rule, split_coefficient, unit_binder
 
 
 @rule("expectation linearity",
@@ -175,7 +175,7 @@ def substitution(expr: sp.Expr, ctx: Context) -> sp.Expr:
         if captured:
             raise RuleError(f"substituting step {step_id} would put {', '.join(sorted(map(str, captured)))} under a "
                             f"sum over it")
-        below = negative_binder(out, fact.lhs)
+        below = negative_binder(out, fact.lhs) or unit_binder(out, fact.lhs, ctx.symbols)
         if below:
             raise RuleError(f"step {step_id} cannot be substituted here: {below}")
         replaced = out.xreplace({fact.lhs: fact.rhs})

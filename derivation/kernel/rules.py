@@ -172,6 +172,30 @@ def negative_binder(expr: sp.Expr, target: sp.Expr) -> str:
     return ""
 
 
+def unit_binder(expr: sp.Expr, target: sp.Expr, symbols: Mapping[str, SymbolDecl]) -> str:
+    """The chain rule establishes an equation about a gradient g[l, k] with a free unit k for the layer's units
+    only, k = 1..units (kernel.rules.chain_rule; g of unit 0 is 0, as nothing reads s of unit 0). Where a sum in
+    ``expr`` binds such a k around ``target``, its range must lie in 1..units: lo - 1 and units - hi shown
+    >= 0 (at_least_zero). '' when it does."""
+    counts: dict[sp.Symbol, sp.Expr] = {}
+    for atom in target.atoms(sp.Indexed):
+        decl = symbols.get(atom.base.name)
+        of = symbols.get(decl.gradient_of) if decl is not None and decl.gradient_of else None
+        if of is None:
+            continue
+        if of.units is None:
+            return f"{sp.sstr(atom)} is a gradient of {decl.gradient_of}, whose 'units' are not declared"
+        count = units_at(of.units, _layer_symbol(of.units), atom.indices[0])
+        counts.update({u: count for u in atom.indices[1:] if isinstance(u, sp.Symbol)})
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Sum) and node.function.has(target):
+            for var, lo, hi in node.limits:
+                if var in counts and not (at_least_zero(lo - 1) and at_least_zero(counts[var] - hi)):
+                    return (f"the sum over {var} from {sp.sstr(lo)} to {sp.sstr(hi)} is not within the units "
+                            f"1..{sp.sstr(counts[var])}, where {sp.sstr(target)} is established")
+    return ""
+
+
 def oblige_count(ctx: Context, limit: tuple) -> None:
     var, lo, hi = limit
     ctx.oblige("a nonnegative integer count", f"{var} = {sp.sstr(lo)}..{sp.sstr(hi)}", ctx.model.count(lo, hi))
@@ -195,14 +219,21 @@ def pull_out_of_sums(expr: sp.Expr) -> sp.Expr:
 
 def eliminate_deltas(expr: sp.Expr, ranges: dict) -> sp.Expr:
     """sum_{m=lo}^{hi} delta(k, m) h(m) = h(k), for an index k whose range (``ranges[k]`` = (first, last))
-    is shown to lie inside lo..hi (first - lo and hi - last are nonnegative numbers); otherwise the delta stays.
+    is shown to lie inside lo..hi (first - lo and hi - last shown >= 0, kernel.rules.at_least_zero), and 0 when
+    it is shown to lie outside (last < lo or first > hi); otherwise the delta stays.
     (A sum over units 2..n of the layer below does not reach unit 1: its gradient has no such term.)"""
 
     def inside(other, lo, hi) -> bool:
         if other not in ranges:
             return False
         first, last = ranges[other]
-        return all(d.is_Number and d >= 0 for d in (sp.expand(first - lo), sp.expand(hi - last)))
+        return at_least_zero(first - lo) and at_least_zero(hi - last)
+
+    def outside(other, lo, hi) -> bool:             # every value of k misses lo..hi: the delta is 0 throughout
+        if other not in ranges:
+            return False
+        first, last = ranges[other]
+        return at_least_zero(lo - last - 1) or at_least_zero(first - hi - 1)
 
     def collapse(node):
         # a Sum of sums is one node with its limits innermost first: the outermost is summed out here, through
@@ -216,6 +247,8 @@ def eliminate_deltas(expr: sp.Expr, ranges: dict) -> sp.Expr:
         for term in sp.Add.make_args(sp.expand(node.function)):
             delta = next((d for d in sp.Mul.make_args(term) if isinstance(d, sp.KroneckerDelta) and var in d.args), None)
             other = None if delta is None else (delta.args[0] if delta.args[1] == var else delta.args[1])
+            if delta is not None and outside(other, lo, hi):
+                continue
             if delta is None or not inside(other, lo, hi) or any(x[0] == other for x in inner):   # no capture
                 out += sp.Sum(wrap(term), limit)
             else:
@@ -346,12 +379,18 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
         g[l, u] = sum_d sum_{j=1}^{units of s at l+d} g[l+d, j] * d s[l+d, j] / d s[l, u],
 
     with s[l+d, j] written out from the definitions and differentiated by SymPy (Kronecker deltas summed out).
-    Obligation: the definitions determine the gradient (every use of s is at a lower layer).
+    Obligations: the definitions determine the gradient (every use of s is at a lower layer); the gradient's unit
+    u is one of the layer's units, 1 <= u <= units (a free index symbol is read as any unit of the layer, so the
+    step holds for those: kernel.rules.unit_binder keeps a sum from taking it outside them; a fixed unit such as 0
+    gets no such range, and its Kronecker deltas stay unless shown inside a sum's range); and every unit of s at
+    the layers above that a later definition reads lies in 1..units there, so the sum over the units misses no
+    path to the loss (a declared ``units`` smaller than what the definitions read is refused).
     """
     gradients = sorted((a for a in expr.atoms(sp.Indexed)
-                        if ctx.symbols[a.base.name].gradient_of), key=sp.default_sort_key)
+                        if getattr(ctx.symbols.get(a.base.name), "gradient_of", None)), key=sp.default_sort_key)
     if not gradients:
         raise RuleError(f"no gradient variable (a symbol with gradient_of) in {sp.sstr(expr)}")
+    bound = {limit[0] for node in expr.atoms(sp.Sum) for limit in node.limits}
     replacements = {}
     for grad in gradients:
         decl = ctx.symbols[grad.base.name]
@@ -365,7 +404,21 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
         layer_symbol = _layer_symbol(s_decl.units)
         total = sp.S.Zero
         here = units_at(s_decl.units, layer_symbol, layer)
-        ranges = {u: (sp.S.One, here) for u in units}        # a unit of s at the gradient's layer: 1..units
+        ranges = {}                     # the values the gradient's unit takes: (first, last)
+        for u in units:
+            if _free_index(u, expr, bound, ctx.symbols):
+                ranges[u] = (sp.S.One, here)
+                ctx.oblige("a unit of the layer", u, Evidence(True, f"{u} is a free index, read as any unit "
+                                                                   f"{u} = 1..{sp.sstr(here)} of {family}"))
+            elif u in bound and u not in expr.free_symbols:
+                binders = {(lo, hi) for node in expr.atoms(sp.Sum) for var, lo, hi in node.limits if var == u}
+                if len(binders) == 1:
+                    ranges[u] = binders.pop()            # summed over: the sum's range
+            elif not isinstance(u, sp.Symbol):
+                ranges[u] = (u, u)                       # a given unit (0, n[i+1], n[i+1] + 1): itself
+        for distance in distances:
+            _oblige_units_read(family, s_decl.units, layer_symbol, layer + distance, distances, ctx,
+                               expr.atoms(sp.Symbol) | ({layer_symbol} - {None}))
         for distance in distances:
             j = fresh_index(expr.atoms(sp.Symbol) | {layer_symbol} - {None})   # bound ones too: no capture
             upper = units_at(s_decl.units, layer_symbol, layer + distance)
@@ -379,6 +432,85 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
                                   f"{', '.join(map(str, distances))} above"))
         replacements[grad] = total
     return expr.xreplace(replacements)
+
+
+def _free_index(u: sp.Expr, expr: sp.Expr, bound: set, symbols: Mapping[str, SymbolDecl]) -> bool:
+    """A declared index symbol that no sum of the expression binds (a unit the step speaks of, any unit)."""
+    return (isinstance(u, sp.Symbol) and u not in bound and u in expr.free_symbols
+            and getattr(symbols.get(u.name), "kind", None) == "index")
+
+
+def at_least_zero(d: sp.Expr) -> bool:
+    """d >= 0 shown for a difference of unit counts: a number >= 0, or c + sum a_t x_t with positive integer
+    coefficients a_t on positive integer sizes x_t (each >= 1), so d >= c + sum a_t >= 0 (n[i+1] - 1 is)."""
+    d = sp.expand(d)
+    if d.is_Number:
+        return bool(d >= 0)
+    least, rest = d.as_coeff_Add()
+    for term in sp.Add.make_args(rest):
+        coefficient, atom = term.as_coeff_Mul()
+        if not (coefficient.is_Integer and coefficient > 0 and isinstance(atom, (sp.Symbol, sp.Indexed))
+                and atom.is_integer and atom.is_positive):
+            return False
+        least += coefficient
+    return bool(least >= 0)
+
+
+def _oblige_units_read(family: str, units: sp.Expr, layer_symbol, layer: sp.Expr, distances: list[int],
+                       ctx: Context, avoid: set) -> None:
+    """Obligation: the later definitions read only units 1..units(layer) of ``family`` at ``layer``, so
+    sum_{j=1}^{units(layer)} g[layer, j] d s[layer, j]/d s[...] covers every unit through which the loss depends
+    on them. For each definition of ``family`` at layer + d written out, a read s[layer, e] is either summed over
+    (e the sum's variable, from lo to hi: shown 1 <= lo and hi <= units, kernel.rules.at_least_zero), the reading
+    unit itself (e = j, which runs over 1..units(layer + d): shown units(layer + d) <= units(layer)), or a number
+    in 1..units; anything else is refused."""
+    declared = units_at(units, layer_symbol, layer)
+    wrt = sp.IndexedBase(family, real=True)
+
+    def within(lo, hi) -> bool:
+        return at_least_zero(lo - 1) and at_least_zero(declared - hi)
+
+    for distance in distances:
+        j = fresh_index(set(avoid))
+        written = unfold(sp.Indexed(wrt, layer + distance, j), ctx.definitions, frozenset(avoid | {j}))
+        for unit, limits in _reads(written, family, layer):
+            if limits is not None:
+                lo, hi = limits
+            elif unit == j:
+                lo, hi = sp.S.One, units_at(units, layer_symbol, layer + distance)
+            elif unit.is_Integer:
+                lo = hi = unit
+            else:
+                lo = hi = None
+            if lo is None or not within(lo, hi):
+                read = "an index of its own" if lo is None else f"units {sp.sstr(lo)}..{sp.sstr(hi)}"
+                raise ObligationFailed("the units summed are the units read", family,
+                                       f"the definition of {family} at layer {sp.sstr(layer + distance)} reads "
+                                       f"{read} of {family} at layer {sp.sstr(layer)}, which has "
+                                       f"{sp.sstr(declared)} units (its 'units')")
+    ctx.oblige("the units summed are the units read", family,
+               Evidence(True, f"the definitions read units 1..{sp.sstr(declared)} of {family} at layer "
+                              f"{sp.sstr(layer)}, as 'units' declares"))
+
+
+def _reads(expr: sp.Expr, family: str, layer: sp.Expr) -> list[tuple[sp.Expr, tuple | None]]:
+    """Each unit index at which ``expr`` reads ``family`` at ``layer``, with the (lo, hi) of the sum that binds
+    it, or None when no sum of ``expr`` binds it (every unit index of a many-index family, each on its own)."""
+    out: list[tuple[sp.Expr, tuple | None]] = []
+
+    def walk(node: sp.Basic, limits: dict) -> None:
+        if isinstance(node, sp.Indexed) and node.base.name == family and sp.expand(node.indices[0] - layer) == 0:
+            out.extend((unit, limits.get(unit)) for unit in node.indices[1:])
+        if isinstance(node, sp.Sum):
+            inner = dict(limits)
+            inner.update({var: (lo, hi) for var, lo, hi in node.limits})
+            walk(node.function, inner)
+            return
+        for arg in node.args:
+            walk(arg, limits)
+
+    walk(expr, {})
+    return out
 
 
 def _uses(family: str, ctx: Context) -> list[int]:

@@ -1340,3 +1340,86 @@ def p_gradient_fact():
     variance, _ = variance_estimate((w * g).sum(axis=1))
     return Defect(variance if abs(variance - 1) > 0.5 else None,
                   f"the chain rule gives Var[g[i, k]] = N Var[W] Var[g] = {variance:.2f} for N = 4, not 1")
+
+
+# the chain rule's unit range (an adversarial review, stop 19): a tanh network whose definitions hold for every
+# unit, including 0 and n + 1, while the sums read units 1..n only
+
+
+class _UnitNetwork:
+    """z[l+1, k] = tanh(s[l, k]), s[l, k] = sum_{j=1..n[l]} z[l, j] W[l, j, k] for l = 0..2, every s[l, k]
+    computed for k = 0..n[l+1] + 1, and the loss L = sum_{u=1..n[3]} c_u s[2, u]; n = (3, 4, 5, 2), seeded
+    weights (``zero``: every weight 0). ``grad(l, k)`` is dL/ds[l, k] by central finite differences."""
+
+    n = {0: 3, 1: 4, 2: 5, 3: 2}
+    top = 2
+
+    def __init__(self, seed: int, zero: bool = False):
+        r = rng(seed)
+        self.w = {l: (0.0 if zero else 1.0) * r.standard_normal((self.n[l] + 2, self.n[l + 1] + 2))
+                  for l in range(self.top + 1)}
+        self.z0 = r.standard_normal(self.n[0] + 2)
+        self.c = r.standard_normal(self.n[self.top + 1] + 2)
+        self.s = self._forward()[1]
+
+    def _forward(self, nudge=None):
+        z, s_all = self.z0, {}
+        for l in range(self.top + 1):
+            s = np.array([sum(z[j] * self.w[l][j, k] for j in range(1, self.n[l] + 1))
+                          for k in range(self.n[l + 1] + 2)])
+            if nudge is not None and nudge[0] == l:
+                s[nudge[1]] += nudge[2]
+            s_all[l], z = s, np.tanh(s)
+        return sum(self.c[u] * s_all[self.top][u] for u in range(1, self.n[self.top + 1] + 1)), s_all
+
+    def grad(self, l: int, k: int, h: float = 1e-6) -> float:
+        return (self._forward((l, k, h))[0] - self._forward((l, k, -h))[0]) / (2 * h)
+
+    def chain_form(self, k: int, last: int) -> float:
+        """df(s[0, k])*Sum(W[1, k, j]*g[1, j], (j, 1, last)): the chain rule's form at unit k of layer 0."""
+        return (1 - np.tanh(self.s[0][k]) ** 2) * sum(self.w[1][k, j] * self.grad(1, j) for j in range(1, last + 1))
+
+
+FD_TOLERANCE = 1e-6      # central differences of a smooth loss: errors near 1e-9
+
+
+@oracle
+def c13_chain_rule_unit_zero():
+    net = _UnitNetwork(51)
+    return Finding(net.chain_form(0, net.n[2]), net.grad(0, 0), FD_TOLERANCE,
+                   "tanh network n = (3, 4, 5, 2): dL/ds[0, 0] (unit 0, read by no layer) against the chain "
+                   "rule's form at k = 0")
+
+
+@oracle
+def c13_chain_rule_units_short():
+    net = _UnitNetwork(52)
+    return Finding(net.chain_form(1, net.n[2] - 1), net.grad(0, 1), FD_TOLERANCE,
+                   "tanh network n = (3, 4, 5, 2): dL/ds[0, 1] against the chain rule's form with n[2] - 1 terms")
+
+
+def _sum_from_unit_zero(seed: int) -> Finding:
+    net = _UnitNetwork(seed)
+    claimed = sum(net.chain_form(k, net.n[2]) for k in range(0, net.n[1] + 1))
+    actual = sum(net.grad(0, k) for k in range(0, net.n[1] + 1))
+    return Finding(claimed, actual, FD_TOLERANCE, "tanh network n = (3, 4, 5, 2): the sum of dL/ds[0, k] over "
+                                                  "k = 0..n[1] against the sum of the chain rule's forms")
+
+
+@oracle
+def c13_chain_rule_sum_from_unit_zero():
+    return _sum_from_unit_zero(53)
+
+
+@oracle
+def c13_chain_rule_substituted_from_unit_zero():
+    return _sum_from_unit_zero(54)
+
+
+@oracle
+def c12_gradient_also_defined():
+    net = _UnitNetwork(55, zero=True)
+    gradient = net.grad(0, 1)
+    return Defect((gradient, 1) if abs(gradient - 1) > FD_TOLERANCE else None,
+                  f"with every weight 0, dL/ds[0, 1] = {gradient:.3g} (the chain rule's value), while the "
+                  f"definition says g = 1")
