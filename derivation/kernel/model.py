@@ -417,6 +417,8 @@ class Model:
         if isinstance(expr, v.f):
             return self._odd_image(expr.args[0], depth)
         if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp % 2 == 1:
+            if expr.exp < 0:        # E[1/U] of U ~ Uniform(-a, a) does not exist: the integral of 1/|u| diverges
+                return no(f"{sp.sstr(expr)} is a negative power, whose mean may not exist")
             sym = self.symmetric(expr.base, depth)
             return both([sym], "an odd power of a symmetric variable") if sym else sym
         return no(f"the mean of {sp.sstr(expr)} is not decided")

@@ -1423,3 +1423,10 @@ def c12_gradient_also_defined():
     return Defect((gradient, 1) if abs(gradient - 1) > FD_TOLERANCE else None,
                   f"with every weight 0, dL/ds[0, 1] = {gradient:.3g} (the chain rule's value), while the "
                   f"definition says g = 1")
+
+
+@oracle
+def c12_inverse_power_mean():
+    u, e, a = sp.symbols("u epsilon a", positive=True)
+    tail = sp.limit(sp.integrate(1 / u, (u, e, a)) / a, e, 0, "+")      # E[|1/U|] = (1/a) int_0^a du/u
+    return Defect(tail if tail.is_infinite else None, f"E[|1/U|] for U ~ Uniform(-a, a) is {tail}: 1/U has no mean")
