@@ -76,10 +76,16 @@ def test_chain_rule_refuses_units_fewer_than_the_definitions_read():
 
 
 def test_a_chain_rule_fact_stays_within_the_units():
-    from derivation.kernel.rules import at_least_zero, unit_binder
-    assert unit_binder(sp.Sum(g[i, k], (k, 0, n[i + 1])), g[i, k], SYMBOLS).startswith("the sum over k from 0")
-    assert unit_binder(sp.Sum(g[i, k], (k, 1, n[i + 1])), g[i, k], SYMBOLS) == ""
-    assert unit_binder(sp.Sum(g[i, k], (k, 1, n[i + 1] + 1)), g[i, k], SYMBOLS) != ""
+    """The chain rule records that its result holds for k = 1..n[i+1]; a sum that takes k outside is refused."""
+    from derivation.kernel.rules import at_least_zero, range_binder
+    context = ctx()
+    RULES["chain rule"].apply(g[i, k], context)
+    assert context.unit_ranges == {k: (1, n[i + 1])}
+    ranges = context.unit_ranges
+    assert range_binder(sp.Sum(g[i, k], (k, 0, n[i + 1])), g[i, k], ranges).startswith("the sum over k from 0")
+    assert range_binder(sp.Sum(g[i, k], (k, 1, n[i + 1])), g[i, k], ranges) == ""
+    assert range_binder(sp.Sum(g[i, k], (k, 2, n[i + 1] - 1)), g[i, k], ranges) == ""
+    assert range_binder(sp.Sum(g[i, k], (k, 1, n[i + 1] + 1)), g[i, k], ranges) != ""
     assert [at_least_zero(d) for d in (n[i] - 1, n[i] - 2, 2 * n[i] - 2, n[i] + n[j] - 2, -n[i], k)] == \
         [True, False, True, True, False, False]
 

@@ -32,7 +32,7 @@ from .laws import declaration_problem
 from .derivation import FAMILY_FACTS, Assumption, Derivation, Step, is_layered, written_arity
 from .model import Model
 from .rules import APPROX, COMPROMISE, EQUAL, REQUIRES, RULES, Choices, Context, Obligation, ObligationFailed, RuleError, \
-    negative_binder, unit_binder
+    negative_binder, range_binder
 from .timelimit import TimeLimitExceeded, time_limit
 
 STEP_SECONDS = 20
@@ -70,6 +70,7 @@ class StepResult:
     failed: str = ""                          # the obligation that was not shown
     approximation: str = ""                   # how it is approximate: "to first order" (a linearisation), ...
     counterexample: Counterexample | None = None   # WRONG: where claimed and derived differ
+    unit_ranges: tuple[tuple[sp.Symbol, sp.Expr, sp.Expr], ...] = ()   # (k, lo, hi): holds for k in lo..hi only
 
     @property
     def ok(self) -> bool:
@@ -152,6 +153,15 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
     if check is not None and not check.holds and rectifier is None and check_rectifier(name, fx).holds:
         suggestion = "he"           # a rectifier: A1 cannot hold, He et al.'s derivation is the one for it
     return Verification(derivation, check, assumption_results, tuple(results), rectifier, suggestion)
+
+
+def _ranges(groups) -> tuple[tuple[sp.Symbol, sp.Expr, sp.Expr], ...]:
+    """The unit ranges of several results together, one per index (the first given), in a fixed order."""
+    out: dict = {}
+    for group in groups:
+        for k, lo, hi in group:
+            out.setdefault(k, (k, lo, hi))
+    return tuple(sorted(out.values(), key=lambda r: sp.default_sort_key(r[0])))
 
 
 def layered_names(derivation: Derivation, found: dict) -> frozenset[str]:
@@ -241,10 +251,13 @@ def _apply(rule, step: Step, inputs: list, ctx: Context):
         raise RuleError("'at' applies a rule to a subexpression of one input expression (not an equation)")
     if not inputs[0].has(step.at):
         raise RuleError(f"{sp.sstr(step.at)} (the step's 'at') does not occur in {sp.sstr(inputs[0])}")
-    below = negative_binder(inputs[0], step.at) or unit_binder(inputs[0], step.at, ctx.symbols)
+    below = negative_binder(inputs[0], step.at)
     if below:
         raise RuleError(f"'at' cannot be used here: {below}")
     found = rule.apply(step.at, ctx)
+    below = range_binder(inputs[0], step.at, ctx.unit_ranges)       # what the rule derived holds for those only
+    if below:
+        raise RuleError(f"'at' cannot be used here: {below}")
     options = found if isinstance(found, Choices) else (found,)
     if any(isinstance(o, sp.Equality) for o in options):
         raise RuleError(f"'{rule.name}' gives an equation, which cannot stand in place of a subexpression")
@@ -270,7 +283,8 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
         premise_steps.add(step.id)
     inherited = dict(approximate=any(r.approximate for r in before), premise_steps=tuple(sorted(premise_steps)),
                      premises=tuple(sorted({p for r in before for p in r.premises})),
-                     approximation=", ".join(dict.fromkeys(r.approximation for r in before if r.approximation)))
+                     approximation=", ".join(dict.fromkeys(r.approximation for r in before if r.approximation)),
+                     unit_ranges=_ranges(r.unit_ranges for r in before))
 
     def result(verdict, derived=None, comparison=None, message="", failed="", ctx=None):
         if ctx is None:
@@ -286,7 +300,9 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
             kinds.append(ctx.approximation)
         return StepResult(step, verdict, tuple(inputs), derived, comparison, message, ctx.relation, approximate,
                           tuple(ctx.obligations), ctx.neglected, tuple(sorted(own | set(inherited["premises"]))),
-                          inherited["premise_steps"], failed, approximation=", ".join(dict.fromkeys(kinds)))
+                          inherited["premise_steps"], failed, approximation=", ".join(dict.fromkeys(kinds)),
+                          unit_ranges=_ranges([inherited["unit_ranges"],
+                                               tuple((k, lo, hi) for k, (lo, hi) in ctx.unit_ranges.items())]))
 
     layered = layered_names(derivation, found)
     for expr in [step.claim, step.start, *inputs]:
@@ -311,6 +327,7 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
                       tuple(r.relation for r in before), found, tuple(before))
     ctx.relation = rule.relation
     ctx.cited_facts, ctx.cited = cited_facts, cited
+    ctx.cited_ranges = {ref: chain.status[ref].unit_ranges for ref, _ in cited_facts}
     try:
         with time_limit(STEP_SECONDS):
             derived, comparison = _first_equal(_apply(rule, step, inputs, ctx), step.claim)

@@ -12,7 +12,7 @@ from . import terms as v
 from .definitions import fresh_index, rename_bound
 from .model import yes
 from .rules import Choices, Context, ObligationFailed, RuleError, changed_or_fail, map_moments, oblige_count, \
-    negative_binder, oblige_independent_factors, oblige_law, rule, split_coefficient, unit_binder
+    negative_binder, oblige_independent_factors, oblige_law, range_binder, rule, split_coefficient
 
 
 @rule("expectation linearity",
@@ -175,7 +175,8 @@ def substitution(expr: sp.Expr, ctx: Context) -> sp.Expr:
         if captured:
             raise RuleError(f"substituting step {step_id} would put {', '.join(sorted(map(str, captured)))} under a "
                             f"sum over it")
-        below = negative_binder(out, fact.lhs) or unit_binder(out, fact.lhs, ctx.symbols)
+        ranges = {k: (lo, hi) for k, lo, hi in ctx.cited_ranges.get(step_id, ())}     # where the fact holds
+        below = negative_binder(out, fact.lhs) or range_binder(out, fact.lhs, ranges)
         if below:
             raise RuleError(f"step {step_id} cannot be substituted here: {below}")
         replaced = out.xreplace({fact.lhs: fact.rhs})

@@ -69,6 +69,8 @@ class Context:
     obligations: list[Obligation] = field(default_factory=list)                   # assumptions inputs rest on
     cited_facts: tuple[tuple[str, sp.Expr], ...] = ()      # (step id, its fact) cited with 'from' (substitution)
     cited: tuple = ()                                      # the cited assumptions (their premise equations)
+    cited_ranges: Mapping[str, tuple] = field(default_factory=dict)   # step id -> its unit_ranges (see below)
+    unit_ranges: dict = field(default_factory=dict)        # free index -> (lo, hi): the result holds there only
     relation: str = EQUAL
     neglected: str = ""                # the first neglected term of an approximation, computed
     approximation: str = "to first order"   # what kind of approximation an APPROX relation is
@@ -172,27 +174,19 @@ def negative_binder(expr: sp.Expr, target: sp.Expr) -> str:
     return ""
 
 
-def unit_binder(expr: sp.Expr, target: sp.Expr, symbols: Mapping[str, SymbolDecl]) -> str:
-    """The chain rule establishes an equation about a gradient g[l, k] with a free unit k for the layer's units
-    only, k = 1..units (kernel.rules.chain_rule; g of unit 0 is 0, as nothing reads s of unit 0). Where a sum in
-    ``expr`` binds such a k around ``target``, its range must lie in 1..units: lo - 1 and units - hi shown
-    >= 0 (at_least_zero). '' when it does."""
-    counts: dict[sp.Symbol, sp.Expr] = {}
-    for atom in target.atoms(sp.Indexed):
-        decl = symbols.get(atom.base.name)
-        of = symbols.get(decl.gradient_of) if decl is not None and decl.gradient_of else None
-        if of is None:
-            continue
-        if of.units is None:
-            return f"{sp.sstr(atom)} is a gradient of {decl.gradient_of}, whose 'units' are not declared"
-        count = units_at(of.units, _layer_symbol(of.units), atom.indices[0])
-        counts.update({u: count for u in atom.indices[1:] if isinstance(u, sp.Symbol)})
+def range_binder(expr: sp.Expr, target: sp.Expr, ranges: Mapping[sp.Symbol, tuple]) -> str:
+    """A result may hold for a free index k in a range only (``ranges[k]`` = (lo, hi)): the chain rule's
+    g[l, k] = ... holds for the layer's units k = 1..units, as g of unit 0 is 0 (nothing reads s of unit 0), and
+    every step resting on it inherits the range (StepResult.unit_ranges). Where a sum in ``expr`` binds such a k
+    around ``target``, its range must lie inside: lo' - lo and hi - hi' shown >= 0 (at_least_zero). '' when it
+    does."""
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Sum) and node.function.has(target):
             for var, lo, hi in node.limits:
-                if var in counts and not (at_least_zero(lo - 1) and at_least_zero(counts[var] - hi)):
-                    return (f"the sum over {var} from {sp.sstr(lo)} to {sp.sstr(hi)} is not within the units "
-                            f"1..{sp.sstr(counts[var])}, where {sp.sstr(target)} is established")
+                if var in ranges and not (at_least_zero(lo - ranges[var][0]) and at_least_zero(ranges[var][1] - hi)):
+                    first, last = ranges[var]
+                    return (f"the sum over {var} from {sp.sstr(lo)} to {sp.sstr(hi)} leaves {sp.sstr(first)}.."
+                            f"{sp.sstr(last)}, the values of {var} for which {sp.sstr(target)} is established")
     return ""
 
 
@@ -381,8 +375,9 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
     with s[l+d, j] written out from the definitions and differentiated by SymPy (Kronecker deltas summed out).
     Obligations: the definitions determine the gradient (every use of s is at a lower layer); the gradient's unit
     u is one of the layer's units, 1 <= u <= units (a free index symbol is read as any unit of the layer, so the
-    step holds for those: kernel.rules.unit_binder keeps a sum from taking it outside them; a fixed unit such as 0
-    gets no such range, and its Kronecker deltas stay unless shown inside a sum's range); and every unit of s at
+    step holds for those, recorded in ctx.unit_ranges: kernel.rules.range_binder keeps a sum from taking it outside
+    them; a summed unit has its sum's range; a given unit such as 0 stands for itself, and its Kronecker deltas
+    vanish when it is shown outside the sum's range); and every unit of s at
     the layers above that a later definition reads lies in 1..units there, so the sum over the units misses no
     path to the loss (a declared ``units`` smaller than what the definitions read is refused).
     """
@@ -407,7 +402,7 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
         ranges = {}                     # the values the gradient's unit takes: (first, last)
         for u in units:
             if _free_index(u, expr, bound, ctx.symbols):
-                ranges[u] = (sp.S.One, here)
+                ranges[u] = ctx.unit_ranges[u] = (sp.S.One, here)
                 ctx.oblige("a unit of the layer", u, Evidence(True, f"{u} is a free index, read as any unit "
                                                                    f"{u} = 1..{sp.sstr(here)} of {family}"))
             elif u in bound and u not in expr.free_symbols:

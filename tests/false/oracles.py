@@ -1417,6 +1417,11 @@ def c13_chain_rule_substituted_from_unit_zero():
 
 
 @oracle
+def c13_chain_rule_premise_from_unit_zero():
+    return _sum_from_unit_zero(56)            # Y = g, as the file's premise says
+
+
+@oracle
 def c12_gradient_also_defined():
     net = _UnitNetwork(55, zero=True)
     gradient = net.grad(0, 1)
