@@ -368,6 +368,7 @@ def json_report(v: Verification, sample: list[dict] | None = None) -> str:
                              "premises": list(o.premises), "approximate": o.approximate} for o in r.obligations],
             "failed_obligation": r.failed or None, "neglected": r.neglected or None,
             "premises": list(r.premises), "premise_steps": list(r.premise_steps),
+            "holds_for": [f"{k} = {plain(lo)}..{plain(hi)}" for k, lo, hi in r.unit_ranges],
         })
     document = {
         "derivation": d.name, "title": d.title, "file": d.path, "source": d.source,

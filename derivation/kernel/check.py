@@ -286,6 +286,8 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
                      approximation=", ".join(dict.fromkeys(r.approximation for r in before if r.approximation)),
                      unit_ranges=_ranges(r.unit_ranges for r in before))
 
+    mentioned = set().union(*(e.free_symbols for e in (step.claim, subject) if e is not None))   # what it is about
+
     def result(verdict, derived=None, comparison=None, message="", failed="", ctx=None):
         if ctx is None:
             return StepResult(step, verdict, tuple(inputs), derived, comparison, message, rule.relation,
@@ -301,8 +303,8 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
         return StepResult(step, verdict, tuple(inputs), derived, comparison, message, ctx.relation, approximate,
                           tuple(ctx.obligations), ctx.neglected, tuple(sorted(own | set(inherited["premises"]))),
                           inherited["premise_steps"], failed, approximation=", ".join(dict.fromkeys(kinds)),
-                          unit_ranges=_ranges([inherited["unit_ranges"],
-                                               tuple((k, lo, hi) for k, (lo, hi) in ctx.unit_ranges.items())]))
+                          unit_ranges=tuple(r for r in _ranges([inherited["unit_ranges"], tuple(
+                              (k, lo, hi) for k, (lo, hi) in ctx.unit_ranges.items())]) if r[0] in mentioned))
 
     layered = layered_names(derivation, found)
     for expr in [step.claim, step.start, *inputs]:
