@@ -373,13 +373,12 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
         g[l, u] = sum_d sum_{j=1}^{units of s at l+d} g[l+d, j] * d s[l+d, j] / d s[l, u],
 
     with s[l+d, j] written out from the definitions and differentiated by SymPy (Kronecker deltas summed out).
-    Obligations: the definitions determine the gradient (every use of s is at a lower layer); the gradient's unit
-    u is one of the layer's units, 1 <= u <= units (a free index symbol is read as any unit of the layer, so the
-    step holds for those, recorded in ctx.unit_ranges: kernel.rules.range_binder keeps a sum from taking it outside
-    them; a summed unit has its sum's range; a given unit such as 0 stands for itself, and its Kronecker deltas
-    vanish when it is shown outside the sum's range); and every unit of s at
-    the layers above that a later definition reads lies in 1..units there, so the sum over the units misses no
-    path to the loss (a declared ``units`` smaller than what the definitions read is refused).
+    Obligations: the definitions determine the gradient (every use of s is at a lower layer); the gradient's
+    unit u is one of the layer's units, 1 <= u <= units: a free index k is read as any unit, so the step holds
+    for k = 1..units only and no later sum or substitution may take k outside (unit 0 is read by no layer: its
+    gradient is 0); a unit summed over keeps its sum's range, and a given unit stands for itself; and the later
+    definitions read only units 1..units of s, so the sum over the units misses no path to the loss (a declared
+    ``units`` smaller than what the definitions read is refused).
     """
     gradients = sorted((a for a in expr.atoms(sp.Indexed)
                         if getattr(ctx.symbols.get(a.base.name), "gradient_of", None)), key=sp.default_sort_key)
