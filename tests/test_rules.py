@@ -80,12 +80,15 @@ def test_a_chain_rule_fact_stays_within_the_units():
     from derivation.kernel.rules import at_least_zero, range_binder
     context = ctx()
     RULES["chain rule"].apply(g[i, k], context)
-    assert context.unit_ranges == {k: (1, n[i + 1])}
+    assert context.unit_ranges == [(k, 1, n[i + 1])]
     ranges = context.unit_ranges
     assert range_binder(sp.Sum(g[i, k], (k, 0, n[i + 1])), g[i, k], ranges).startswith("the sum over k from 0")
     assert range_binder(sp.Sum(g[i, k], (k, 1, n[i + 1])), g[i, k], ranges) == ""
     assert range_binder(sp.Sum(g[i, k], (k, 2, n[i + 1] - 1)), g[i, k], ranges) == ""
     assert range_binder(sp.Sum(g[i, k], (k, 1, n[i + 1] + 1)), g[i, k], ranges) != ""
+    assert range_binder(sp.Sum(g[i, k], (i, 0, 1)), g[i, k], ranges).startswith("the sum over i binds the i")
+    both = ranges + [(k, sp.S.One, n[i + 2])]                        # k in both ranges: each must hold
+    assert range_binder(sp.Sum(g[i, k], (k, 1, n[i + 1])), g[i, k], both) != ""
     assert [at_least_zero(d) for d in (n[i] - 1, n[i] - 2, 2 * n[i] - 2, n[i] + n[j] - 2, -n[i], k)] == \
         [True, False, True, True, False, False]
 

@@ -156,12 +156,10 @@ def verify(derivation: Derivation, activation: tuple[str, sp.Expr], explicit: bo
 
 
 def _ranges(groups) -> tuple[tuple[sp.Symbol, sp.Expr, sp.Expr], ...]:
-    """The unit ranges of several results together, one per index (the first given), in a fixed order."""
-    out: dict = {}
-    for group in groups:
-        for k, lo, hi in group:
-            out.setdefault(k, (k, lo, hi))
-    return tuple(sorted(out.values(), key=lambda r: sp.default_sort_key(r[0])))
+    """The unit ranges of several results together: every constraint (k, lo, hi) of each, all of which hold (k
+    in their intersection), without repeats, in a fixed order."""
+    out = {tuple(r) for group in groups for r in group}
+    return tuple(sorted(out, key=sp.default_sort_key))
 
 
 def layered_names(derivation: Derivation, found: dict) -> frozenset[str]:
@@ -303,8 +301,8 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
         return StepResult(step, verdict, tuple(inputs), derived, comparison, message, ctx.relation, approximate,
                           tuple(ctx.obligations), ctx.neglected, tuple(sorted(own | set(inherited["premises"]))),
                           inherited["premise_steps"], failed, approximation=", ".join(dict.fromkeys(kinds)),
-                          unit_ranges=tuple(r for r in _ranges([inherited["unit_ranges"], tuple(
-                              (k, lo, hi) for k, (lo, hi) in ctx.unit_ranges.items())]) if r[0] in mentioned))
+                          unit_ranges=tuple(r for r in _ranges([inherited["unit_ranges"], ctx.unit_ranges])
+                                            if r[0] in mentioned))
 
     layered = layered_names(derivation, found)
     for expr in [step.claim, step.start, *inputs]:

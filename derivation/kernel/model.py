@@ -389,6 +389,10 @@ class Model:
         settled = self._settled(expr, depth, "the mean")
         if settled is not None:
             return settled
+        inverse = next((p for p in sp.preorder_traversal(expr) if isinstance(p, sp.Pow) and p.exp.is_negative
+                        and self.is_random(p.base)), None)
+        if inverse is not None:     # E[1/U], E[X/U] of a uniform U do not exist: the integral of 1/|u| diverges
+            return no(f"{sp.sstr(inverse)} is a negative power of a random variable, whose mean may not exist")
         if isinstance(expr, v.DISTRIBUTIONS):
             mean = sp.cancel(v.raw_moment(expr, 1))
             return yes(f"the mean of {sp.sstr(expr)} is 0") if mean == 0 else no(f"E[{sp.sstr(expr)}] = {sp.sstr(mean)}")
@@ -417,8 +421,6 @@ class Model:
         if isinstance(expr, v.f):
             return self._odd_image(expr.args[0], depth)
         if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp % 2 == 1:
-            if expr.exp < 0:        # E[1/U] of U ~ Uniform(-a, a) does not exist: the integral of 1/|u| diverges
-                return no(f"{sp.sstr(expr)} is a negative power, whose mean may not exist")
             sym = self.symmetric(expr.base, depth)
             return both([sym], "an odd power of a symmetric variable") if sym else sym
         return no(f"the mean of {sp.sstr(expr)} is not decided")

@@ -175,7 +175,7 @@ def substitution(expr: sp.Expr, ctx: Context) -> sp.Expr:
         if captured:
             raise RuleError(f"substituting step {step_id} would put {', '.join(sorted(map(str, captured)))} under a "
                             f"sum over it")
-        ranges = {k: (lo, hi) for k, lo, hi in ctx.cited_ranges.get(step_id, ())}     # where the fact holds
+        ranges = ctx.cited_ranges.get(step_id, ())                     # where the fact holds
         below = negative_binder(out, fact.lhs) or range_binder(out, fact.lhs, ranges)
         if below:
             raise RuleError(f"step {step_id} cannot be substituted here: {below}")

@@ -70,7 +70,7 @@ class Context:
     cited_facts: tuple[tuple[str, sp.Expr], ...] = ()      # (step id, its fact) cited with 'from' (substitution)
     cited: tuple = ()                                      # the cited assumptions (their premise equations)
     cited_ranges: Mapping[str, tuple] = field(default_factory=dict)   # step id -> its unit_ranges (see below)
-    unit_ranges: dict = field(default_factory=dict)        # free index -> (lo, hi): the result holds there only
+    unit_ranges: list = field(default_factory=list)        # (k, lo, hi): the result holds for k in lo..hi only
     relation: str = EQUAL
     neglected: str = ""                # the first neglected term of an approximation, computed
     approximation: str = "to first order"   # what kind of approximation an APPROX relation is
@@ -174,17 +174,22 @@ def negative_binder(expr: sp.Expr, target: sp.Expr) -> str:
     return ""
 
 
-def range_binder(expr: sp.Expr, target: sp.Expr, ranges: Mapping[sp.Symbol, tuple]) -> str:
-    """A result may hold for a free index k in a range only (``ranges[k]`` = (lo, hi)): the chain rule's
-    g[l, k] = ... holds for the layer's units k = 1..units, as g of unit 0 is 0 (nothing reads s of unit 0), and
-    every step resting on it inherits the range (StepResult.unit_ranges). Where a sum in ``expr`` binds such a k
-    around ``target``, its range must lie inside: lo' - lo and hi - hi' shown >= 0 (at_least_zero). '' when it
-    does."""
+def range_binder(expr: sp.Expr, target: sp.Expr, ranges) -> str:
+    """A result may hold for a free index k in a range only (``ranges``: constraints (k, lo, hi), all of which
+    hold): the chain rule's g[l, k] = ... holds for the layer's units k = 1..units, as g of unit 0 is 0 (nothing
+    reads s of unit 0), and every step resting on it inherits the constraint (StepResult.unit_ranges). Where a
+    sum in ``expr`` binds such a k around ``target``, its range must lie inside each constraint (lo' - lo and
+    hi - hi' shown >= 0, at_least_zero); a sum that binds a symbol of a constraint's bounds (the layer i of
+    n[i+1]) is refused, as the constraint speaks of another i. '' when all hold."""
     for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Sum) and node.function.has(target):
-            for var, lo, hi in node.limits:
-                if var in ranges and not (at_least_zero(lo - ranges[var][0]) and at_least_zero(ranges[var][1] - hi)):
-                    first, last = ranges[var]
+        if not (isinstance(node, sp.Sum) and node.function.has(target)):
+            continue
+        for var, lo, hi in node.limits:
+            for k, first, last in ranges:
+                if var in first.free_symbols | last.free_symbols:
+                    return (f"the sum over {var} binds the {var} of {sp.sstr(first)}..{sp.sstr(last)}, the values of "
+                            f"{k} for which {sp.sstr(target)} is established")
+                if var == k and not (at_least_zero(lo - first) and at_least_zero(last - hi)):
                     return (f"the sum over {var} from {sp.sstr(lo)} to {sp.sstr(hi)} leaves {sp.sstr(first)}.."
                             f"{sp.sstr(last)}, the values of {var} for which {sp.sstr(target)} is established")
     return ""
@@ -400,13 +405,14 @@ def chain_rule(expr: sp.Expr, ctx: Context) -> sp.Expr:
         here = units_at(s_decl.units, layer_symbol, layer)
         ranges = {}                     # the values the gradient's unit takes: (first, last)
         for u in units:
-            if _free_index(u, expr, bound, ctx.symbols):
-                ranges[u] = ctx.unit_ranges[u] = (sp.S.One, here)
+            if _free_index(u, expr, bound, ctx.symbols) and not here.free_symbols & bound:
+                ranges[u] = (sp.S.One, here)      # (a count written in a summed layer index would mean another)
+                ctx.unit_ranges.append((u, sp.S.One, here))
                 ctx.oblige("a unit of the layer", u, Evidence(True, f"{u} is a free index, read as any unit "
                                                                    f"{u} = 1..{sp.sstr(here)} of {family}"))
-            elif u in bound and u not in expr.free_symbols:
+            elif u in bound and u not in expr.free_symbols and not here.free_symbols & bound:
                 binders = {(lo, hi) for node in expr.atoms(sp.Sum) for var, lo, hi in node.limits if var == u}
-                if len(binders) == 1:
+                if len(binders) == 1 and not set().union(*(e.free_symbols for e in next(iter(binders)))) & bound:
                     ranges[u] = binders.pop()            # summed over: the sum's range
             elif not isinstance(u, sp.Symbol):
                 ranges[u] = (u, u)                       # a given unit (0, n[i+1], n[i+1] + 1): itself

@@ -1348,25 +1348,25 @@ def p_gradient_fact():
 
 class _UnitNetwork:
     """z[l+1, k] = tanh(s[l, k]), s[l, k] = sum_{j=1..n[l]} z[l, j] W[l, j, k] for l = 0..2, every s[l, k]
-    computed for k = 0..n[l+1] + 1, and the loss L = sum_{u=1..n[3]} c_u s[2, u]; n = (3, 4, 5, 2), seeded
-    weights (``zero``: every weight 0). ``grad(l, k)`` is dL/ds[l, k] by central finite differences."""
+    computed for k = 0..WIDE - 1 (the definitions hold for every unit), and the loss L = sum_{u=1..n[3]} c_u s[2, u];
+    n = (3, 4, 5, 2) unless given, seeded weights (``zero``: every weight 0). ``grad(l, k)`` is dL/ds[l, k] by
+    central finite differences."""
 
-    n = {0: 3, 1: 4, 2: 5, 3: 2}
     top = 2
+    WIDE = 12
 
-    def __init__(self, seed: int, zero: bool = False):
+    def __init__(self, seed: int, zero: bool = False, n: tuple = (3, 4, 5, 2)):
         r = rng(seed)
-        self.w = {l: (0.0 if zero else 1.0) * r.standard_normal((self.n[l] + 2, self.n[l + 1] + 2))
-                  for l in range(self.top + 1)}
-        self.z0 = r.standard_normal(self.n[0] + 2)
-        self.c = r.standard_normal(self.n[self.top + 1] + 2)
+        self.n = dict(enumerate(n))
+        self.w = {l: (0.0 if zero else 1.0) * r.standard_normal((self.WIDE, self.WIDE)) for l in range(self.top + 1)}
+        self.z0 = r.standard_normal(self.WIDE)
+        self.c = r.standard_normal(self.WIDE)
         self.s = self._forward()[1]
 
     def _forward(self, nudge=None):
         z, s_all = self.z0, {}
         for l in range(self.top + 1):
-            s = np.array([sum(z[j] * self.w[l][j, k] for j in range(1, self.n[l] + 1))
-                          for k in range(self.n[l + 1] + 2)])
+            s = np.array([sum(z[j] * self.w[l][j, k] for j in range(1, self.n[l] + 1)) for k in range(self.WIDE)])
             if nudge is not None and nudge[0] == l:
                 s[nudge[1]] += nudge[2]
             s_all[l], z = s, np.tanh(s)
@@ -1375,9 +1375,10 @@ class _UnitNetwork:
     def grad(self, l: int, k: int, h: float = 1e-6) -> float:
         return (self._forward((l, k, h))[0] - self._forward((l, k, -h))[0]) / (2 * h)
 
-    def chain_form(self, k: int, last: int) -> float:
-        """df(s[0, k])*Sum(W[1, k, j]*g[1, j], (j, 1, last)): the chain rule's form at unit k of layer 0."""
-        return (1 - np.tanh(self.s[0][k]) ** 2) * sum(self.w[1][k, j] * self.grad(1, j) for j in range(1, last + 1))
+    def chain_form(self, k: int, last: int, layer: int = 0) -> float:
+        """df(s[l, k])*Sum(W[l+1, k, j]*g[l+1, j], (j, 1, last)): the chain rule's form at unit k of layer l."""
+        return (1 - np.tanh(self.s[layer][k]) ** 2) * sum(self.w[layer + 1][k, j] * self.grad(layer + 1, j)
+                                                           for j in range(1, last + 1))
 
 
 FD_TOLERANCE = 1e-6      # central differences of a smooth loss: errors near 1e-9
@@ -1435,3 +1436,42 @@ def c12_inverse_power_mean():
     u, e, a = sp.symbols("u epsilon a", positive=True)
     tail = sp.limit(sp.integrate(1 / u, (u, e, a)) / a, e, 0, "+")      # E[|1/U|] = (1/a) int_0^a du/u
     return Defect(tail if tail.is_infinite else None, f"E[|1/U|] for U ~ Uniform(-a, a) is {tail}: 1/U has no mean")
+
+
+# a second adversarial review (stop 19) of the unit ranges: a layer sum capturing the range's i, two gradients
+# sharing one unit k (ranges intersect), a range inherited along a chain, and a negative power inside a product
+
+
+@oracle
+def c13_chain_rule_layer_captured():
+    net = _UnitNetwork(57, n=(3, 2, 4, 2))                # the free layer i = 1: k runs to n[2] = 4
+    claimed = sum(net.chain_form(k, net.n[layer + 2], layer) for k in range(1, net.n[2] + 1) for layer in (0, 1))
+    actual = sum(net.grad(layer, k) for k in range(1, net.n[2] + 1) for layer in (0, 1))
+    return Finding(claimed, actual, FD_TOLERANCE, "tanh network n = (3, 2, 4, 2), i = 1: the sum over k = 1..n[2] "
+                                                  "and the layers 0, 1 of dL/ds[layer, k] against the chain rule's forms")
+
+
+def _two_layers_summed(seed: int, n: tuple, last: int) -> Finding:
+    net = _UnitNetwork(seed, n=n)                          # the free layer i = 0
+    claimed = sum(net.chain_form(k, net.n[2], 0) + net.chain_form(k, net.n[3], 1) for k in range(1, last + 1))
+    actual = sum(net.grad(0, k) + net.grad(1, k) for k in range(1, last + 1))
+    return Finding(claimed, actual, FD_TOLERANCE, f"tanh network n = {n}, i = 0: the sum over k = 1..{last} of "
+                                                  f"dL/ds[0, k] + dL/ds[1, k] against the chain rule's forms")
+
+
+@oracle
+def c13_chain_rule_two_gradients_one_unit():
+    return _two_layers_summed(58, (3, 4, 2, 3), 4)        # k runs to n[1] = 4, past n[2] = 2 units of s[1]
+
+
+@oracle
+def c13_chain_rule_inherited_range():
+    return _two_layers_summed(59, (3, 2, 4, 3), 4)        # k runs to n[2] = 4, past n[1] = 2 units of s[0]
+
+
+@oracle
+def c12_inverse_in_product():
+    u, e, a = sp.symbols("u epsilon a", positive=True)
+    tail = sp.limit(sp.integrate(1 / u, (u, e, a)) / a, e, 0, "+")      # E[1/|U|], and E[|X|] = a/2 > 0
+    return Defect(tail if tail.is_infinite else None, f"E[|X/U|] = E[|X|]*E[1/|U|] = (a/2)*{tail} for independent "
+                                                     f"uniforms: X/U has no mean")
