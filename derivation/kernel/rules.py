@@ -736,7 +736,8 @@ def zero_mean(expr: sp.Expr, ctx: Context) -> sp.Expr:
 def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
     """sum_{j=lo}^{hi} (terms in Var[X_j], E[X_j]) = (hi - lo + 1) (the same terms in Var[X], E[X]) when every
     X_j has one law. Obligations: the count hi - lo + 1 is a nonnegative integer; each X_j is identically
-    distributed across j (kernel.model.Model.identical)."""
+    distributed across j (kernel.model.Model.identical); for a gradient g[l, j], the units j = lo..hi are units of
+    the layer, 1..units (outside, nothing reads s and the gradient is 0, whatever an iid premise says)."""
 
     def collapse(node):
         body, limit = v.peel(node)
@@ -750,6 +751,7 @@ def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
                 raise ObligationFailed("identically distributed terms", sp.sstr(arg),
                                        f"a moment of a compound expression that depends on {var}")
             ctx.oblige("identically distributed terms", arg, ctx.model.identical(arg, var))
+            _oblige_gradient_units(arg, limit, ctx)
             layered = ctx.model.layered(arg)
             units = arg.indices[1:] if layered else arg.indices       # without a layer every index is a unit
             others = [ix for ix in units if var not in ix.free_symbols]
@@ -770,6 +772,27 @@ def iid_summation(expr: sp.Expr, ctx: Context) -> sp.Expr:
             break
         out = collapsed
     return changed_or_fail(expr, out, f"no sum over units in {sp.sstr(expr)}")
+
+
+def _oblige_gradient_units(arg: sp.Indexed, limit: tuple, ctx: Context) -> None:
+    """Obligation, for a gradient g[l, j] summed over its unit j = lo..hi: 1 <= lo and hi <= units of s at l
+    (at_least_zero), the units at which g is the gradient of a unit the later layers read."""
+    decl = ctx.symbols.get(arg.base.name)
+    if decl is None or not decl.gradient_of:
+        return
+    var, lo, hi = limit
+    if not any(var in ix.free_symbols for ix in arg.indices[1:]):
+        return
+    if any(ix != var for ix in arg.indices[1:] if var in ix.free_symbols):
+        raise ObligationFailed("units of the layer", sp.sstr(arg), f"the unit is written as more than {var}")
+    of = ctx.symbols.get(decl.gradient_of)
+    if of is None or of.units is None:
+        raise ObligationFailed("units of the layer", sp.sstr(arg), f"'units' of {decl.gradient_of} are not declared")
+    count = units_at(of.units, _layer_symbol(of.units), arg.indices[0])
+    inside = at_least_zero(lo - 1) and at_least_zero(count - hi)
+    ctx.oblige("units of the layer", f"{var} = {sp.sstr(lo)}..{sp.sstr(hi)}",
+               Evidence(inside, f"{var} runs over units {sp.sstr(lo)}..{sp.sstr(hi)} of {sp.sstr(arg)}, "
+                                f"{'within' if inside else 'not shown within'} its layer's 1..{sp.sstr(count)}"))
 
 
 def _constant_variance(expr: sp.Expr, ctx: Context, direction: int) -> sp.Expr:

@@ -1475,3 +1475,12 @@ def c12_inverse_in_product():
     tail = sp.limit(sp.integrate(1 / u, (u, e, a)) / a, e, 0, "+")      # E[1/|U|], and E[|X|] = a/2 > 0
     return Defect(tail if tail.is_infinite else None, f"E[|X/U|] = E[|X|]*E[1/|U|] = (a/2)*{tail} for independent "
                                                      f"uniforms: X/U has no mean")
+
+
+@oracle
+def c13_iid_gradient_beyond_units():
+    nets = [_UnitNetwork(100 + seed) for seed in range(200)]
+    outside = np.var([net.grad(0, net.n[1] + 1) for net in nets])     # unit n[1] + 1 = 5, read by no layer
+    inside = np.var([net.grad(0, 1) for net in nets])                  # a unit of the layer
+    return Finding(inside, outside, FD_TOLERANCE,
+                   f"the variance over 200 seeded networks of dL/ds[0, 5] ({outside:.3g}) against dL/ds[0, 1]'s")
