@@ -17,7 +17,6 @@ import sympy as sp
 from . import __version__, handout
 from .kernel import terms as v
 from .kernel.derivation import Evidence, written_arity
-from .kernel.check import ASSUMPTION
 from .kernel.rules import APPROX, COMPROMISE, REQUIRES, RULES
 from .parser import Namespace, parse
 from .printing import plain
@@ -293,22 +292,12 @@ def message_spans(message: str, known: dict[str, sp.Expr]) -> list[Span]:
 
 
 def _failed_activation(verification: Verification, r, views: list[AssumptionView]) -> tuple[list[Fact], str]:
-    """For a step refused because a cited assumption about the activation fails (as kernel.check decides it: the
-    first such assumption, in the derivation's order, of a kind the rule needs), that assumption's computed facts
-    and the words before them; else nothing."""
-    if r.verdict != ASSUMPTION or verification.checked is None:
+    """For a step the kernel refused because a cited assumption about the activation fails
+    (StepResult.failed_assumption), that assumption's computed facts and the words before them; else nothing."""
+    view = next((view for view in views if view.id == r.failed_assumption), None)
+    if view is None or not view.facts:
         return [], ""
-    needs = RULES[r.step.rule].needs if r.step.rule in RULES else ()
-    by_id = {view.id: view for view in views}
-    for outcome in verification.assumptions:
-        a = outcome.assumption
-        if a.id in r.step.uses and outcome.holds is False and ((a.activation and "activation" in needs)
-                                                              or (a.rectifier and "rectifier" in needs)):
-            view = by_id.get(a.id)
-            if view is None or not view.facts:
-                return [], ""
-            return view.facts, f"assumption {a.id} fails for {verification.checked.name}"
-    return [], ""
+    return view.facts, f"assumption {view.id} fails for {verification.checked.name}"
 
 
 def _assumption(a, check, names) -> AssumptionView:

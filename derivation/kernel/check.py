@@ -71,6 +71,7 @@ class StepResult:
     approximation: str = ""                   # how it is approximate: "to first order" (a linearisation), ...
     counterexample: Counterexample | None = None   # WRONG: where claimed and derived differ
     unit_ranges: tuple[tuple[sp.Symbol, sp.Expr, sp.Expr], ...] = ()   # (k, lo, hi): holds for k in lo..hi only
+    failed_assumption: str = ""               # ASSUMPTION: the cited assumption about the activation that fails
 
     @property
     def ok(self) -> bool:
@@ -286,10 +287,10 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
 
     mentioned = set().union(*(e.free_symbols for e in (step.claim, subject) if e is not None))   # what it is about
 
-    def result(verdict, derived=None, comparison=None, message="", failed="", ctx=None):
+    def result(verdict, derived=None, comparison=None, message="", failed="", ctx=None, failed_assumption=""):
         if ctx is None:
             return StepResult(step, verdict, tuple(inputs), derived, comparison, message, rule.relation,
-                              failed=failed, **inherited)
+                              failed=failed, failed_assumption=failed_assumption, **inherited)
         own = {p for o in ctx.obligations for p in o.premises}
         approximate = inherited["approximate"] or ctx.relation == APPROX or any(o.approximate for o in ctx.obligations)
         carried = [r.relation for r in before if r.relation in (REQUIRES, COMPROMISE)]
@@ -322,7 +323,8 @@ def _check_step(step: Step, previous: Step | None, subject, chain: _Chain, deriv
         if a in cited and outcome.holds is False and ((a.activation and "activation" in rule.needs)
                                                       or (a.rectifier and "rectifier" in rule.needs)):
             name = (check or rectifier).name
-            return result(ASSUMPTION, message=f"assumption {a.id} fails for {name}: {outcome.evidence}")
+            return result(ASSUMPTION, message=f"assumption {a.id} fails for {name}: {outcome.evidence}",
+                          failed_assumption=a.id)
     ctx = context_for(derivation, step.uses, computed, check, rectifier, subject,
                       tuple(r.relation for r in before), found, tuple(before))
     ctx.relation = rule.relation

@@ -189,7 +189,7 @@ def range_binder(expr: sp.Expr, target: sp.Expr, ranges) -> str:
                 if var in first.free_symbols | last.free_symbols:
                     return (f"the sum over {var} binds the {var} of {sp.sstr(first)}..{sp.sstr(last)}, the values of "
                             f"{k} for which {sp.sstr(target)} is established")
-                if var == k and not (at_least_zero(lo - first) and at_least_zero(last - hi)):
+                if var == k and not within(lo, hi, first, last):
                     return (f"the sum over {var} from {sp.sstr(lo)} to {sp.sstr(hi)} leaves {sp.sstr(first)}.."
                             f"{sp.sstr(last)}, the values of {var} for which {sp.sstr(target)} is established")
     return ""
@@ -226,7 +226,7 @@ def eliminate_deltas(expr: sp.Expr, ranges: dict) -> sp.Expr:
         if other not in ranges:
             return False
         first, last = ranges[other]
-        return at_least_zero(first - lo) and at_least_zero(hi - last)
+        return within(first, last, lo, hi)
 
     def outside(other, lo, hi) -> bool:             # every value of k misses lo..hi: the delta is 0 throughout
         if other not in ranges:
@@ -456,6 +456,11 @@ def at_least_zero(d: sp.Expr) -> bool:
     return bool(least >= 0)
 
 
+def within(lo: sp.Expr, hi: sp.Expr, first: sp.Expr, last: sp.Expr) -> bool:
+    """lo..hi shown to lie inside first..last: lo - first and last - hi shown >= 0 (at_least_zero)."""
+    return at_least_zero(lo - first) and at_least_zero(last - hi)
+
+
 def _oblige_units_read(family: str, units: sp.Expr, layer_symbol, layer: sp.Expr, distances: list[int],
                        ctx: Context, avoid: set) -> None:
     """Obligation: the later definitions read only units 1..units(layer) of ``family`` at ``layer``, so
@@ -466,10 +471,6 @@ def _oblige_units_read(family: str, units: sp.Expr, layer_symbol, layer: sp.Expr
     in 1..units; anything else is refused."""
     declared = units_at(units, layer_symbol, layer)
     wrt = sp.IndexedBase(family, real=True)
-
-    def within(lo, hi) -> bool:
-        return at_least_zero(lo - 1) and at_least_zero(declared - hi)
-
     for distance in distances:
         j = fresh_index(set(avoid))
         written = unfold(sp.Indexed(wrt, layer + distance, j), ctx.definitions, frozenset(avoid | {j}))
@@ -482,7 +483,7 @@ def _oblige_units_read(family: str, units: sp.Expr, layer_symbol, layer: sp.Expr
                 lo = hi = unit
             else:
                 lo = hi = None
-            if lo is None or not within(lo, hi):
+            if lo is None or not within(lo, hi, sp.S.One, declared):
                 read = "an index of its own" if lo is None else f"units {sp.sstr(lo)}..{sp.sstr(hi)}"
                 raise ObligationFailed("the units summed are the units read", family,
                                        f"the definition of {family} at layer {sp.sstr(layer + distance)} reads "
@@ -789,7 +790,7 @@ def _oblige_gradient_units(arg: sp.Indexed, limit: tuple, ctx: Context) -> None:
     if of is None or of.units is None:
         raise ObligationFailed("units of the layer", sp.sstr(arg), f"'units' of {decl.gradient_of} are not declared")
     count = units_at(of.units, _layer_symbol(of.units), arg.indices[0])
-    inside = at_least_zero(lo - 1) and at_least_zero(count - hi)
+    inside = within(lo, hi, sp.S.One, count)
     ctx.oblige("units of the layer", f"{var} = {sp.sstr(lo)}..{sp.sstr(hi)}",
                Evidence(inside, f"{var} runs over units {sp.sstr(lo)}..{sp.sstr(hi)} of {sp.sstr(arg)}, "
                                 f"{'within' if inside else 'not shown within'} its layer's 1..{sp.sstr(count)}"))
